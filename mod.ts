@@ -1,1 +1,67 @@
+/**
+ * fitloop: fastai's callback system for TensorFlow.js on Deno. A fit loop whose every
+ * intervention (LR finder, one-cycle, early stopping, clipping, logging, mixup…) is a
+ * small plug-in: a plain record of hook functions that read an immutable training state
+ * and return an update, folded in by a pure reducer.
+ *
+ * @example Train a tiny classifier with a callback that stops early
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { accuracy, batches, crossEntropy, disposeLearner, fit, learner } from "@fitloop/fitloop";
+ * import { assertGreater } from "@std/assert";
+ *
+ * const x = tf.randomNormal([256, 2], 0, 1, "float32", 1);
+ * const y = tf.cast(tf.greater(tf.sum(x, 1), 0), "int32");
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [2] })] });
+ * const learn = learner({
+ *   model,
+ *   data: { train: batches(x, y, { batchSize: 32, shuffle: true }), valid: batches(x, y) },
+ *   loss: crossEntropy,
+ *   metrics: [accuracy],
+ * });
+ * const stopAt90 = {
+ *   name: "stopAt90",
+ *   onEpochEnd: (s: { lastMetrics: readonly number[] }) =>
+ *     s.lastMetrics[1]! > 0.9 ? { stopTraining: true } : undefined,
+ * };
+ * const { state } = await fit(learn, 30, { lr: 0.05, callbacks: [stopAt90] });
+ * assertGreater(state.lastMetrics[1]!, 0.9);
+ * disposeLearner(learn);
+ * tf.dispose([x, y]);
+ * model.dispose();
+ * ```
+ *
+ * @module
+ */
+export type * from "./types.ts";
+export * from "./log.ts";
+export * from "./state.ts";
+export * from "./callback.ts";
+export * from "./handler.ts";
+export {
+  type Batch,
+  type Batches,
+  batches,
+  type BatchesOptions,
+  type DataBunch,
+  type DatasetLike,
+  type DataSource,
+  type NumericArray,
+} from "./data.ts";
+export * from "./losses.ts";
+export * from "./metrics.ts";
+export {
+  disposeLearner,
+  type HandModel,
+  type LayerGroups,
+  type LayerSplit,
+  type Learner,
+  learner,
+  type LearnerOptions,
+  type LearningRate,
+  type LrRange,
+  type Model,
+} from "./learner.ts";
+export { fit, type FitOptions, type FitResult } from "./fit.ts";
+export { type History, historyOf, recorder, type RecorderMemory } from "./callbacks/recorder.ts";
 export * from "./schedules/mod.ts";

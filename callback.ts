@@ -1,0 +1,151 @@
+/**
+ * Callbacks are plain records of optional hook functions. A hook reads the training
+ * state and returns nothing or an update: a partial record of the fields its event may
+ * set (see {@linkcode SETTABLE}). Hooks never mutate the state.
+ *
+ * @module
+ */
+import type { Learner } from "./learner.ts";
+import type { Hypers, TrainState } from "./state.ts";
+import type { Grads, Input, LossFn, Tensor } from "./types.ts";
+
+/** The events of a fit, in the order they fire (see the README for the full sequence). */
+export type EventName =
+  | "onTrainBegin"
+  | "onEpochBegin"
+  | "onBatchBegin"
+  | "onLossBegin"
+  | "onBackwardBegin"
+  | "onBackwardEnd"
+  | "onStepEnd"
+  | "onBatchEnd"
+  | "onEpochEnd"
+  | "onTrainEnd";
+
+/** Every event name, in firing order. */
+export const EVENTS: readonly EventName[] = Object.freeze([
+  "onTrainBegin",
+  "onEpochBegin",
+  "onBatchBegin",
+  "onLossBegin",
+  "onBackwardBegin",
+  "onBackwardEnd",
+  "onStepEnd",
+  "onBatchEnd",
+  "onEpochEnd",
+  "onTrainEnd",
+]);
+
+/**
+ * What a hook may return. Which fields an event accepts is in {@linkcode SETTABLE};
+ * `memory` replaces the calling callback's own memory (`state.memory[name]`).
+ * Tensors given in an update are handed to the loop, which disposes them with the batch.
+ */
+export interface StateUpdate {
+  /** Hyper-parameters, one record per layer group (any event). */
+  readonly hypers?: readonly Hypers[];
+  /** This callback's new memory (any event). */
+  readonly memory?: unknown;
+  /** Skip validation for the rest of the fit (any event). */
+  readonly skipValidate?: boolean;
+  /** The loss function (onTrainBegin, onEpochBegin, onBatchBegin, onTrainEnd). */
+  readonly loss?: LossFn;
+  /** Replacement input (onBatchBegin). */
+  readonly lastInput?: Input;
+  /** Replacement target (onBatchBegin). */
+  readonly lastTarget?: Tensor;
+  /** Replacement output (onLossBegin). */
+  readonly lastOutput?: Tensor;
+  /** Replacement loss (onBackwardBegin); must be computed from the state's tensors. */
+  readonly lastLoss?: Tensor;
+  /** Compute no gradients for this batch (onBackwardBegin). */
+  readonly skipBackward?: boolean;
+  /** Replacement gradients (onBackwardEnd). */
+  readonly grads?: Grads;
+  /** Skip the optimizer step (onBackwardEnd). */
+  readonly skipStep?: boolean;
+  /** Keep the gradients for the next batch (onStepEnd). */
+  readonly skipZero?: boolean;
+  /** End the epoch's batch loop (onBatchEnd). */
+  readonly stopEpoch?: boolean;
+  /** End training after this epoch (onBatchEnd, onEpochEnd). */
+  readonly stopTraining?: boolean;
+  /** Validation loss and metrics, extended with this callback's (onEpochEnd). */
+  readonly lastMetrics?: readonly number[];
+  /** Names for `lastMetrics`, same length (onEpochEnd). */
+  readonly metricNames?: readonly string[];
+}
+
+/** The keys of {@linkcode StateUpdate}. */
+export type UpdateKey = keyof StateUpdate;
+
+/** What a hook returns: an update, nothing, or a promise of either. */
+export type HookResult = StateUpdate | void | Promise<StateUpdate | void>;
+
+/**
+ * A hook: a function of the state (and the fit's context) to an update. `ctx` is what
+ * the caller of the handler passes; in `fit` it is a {@linkcode FitContext}.
+ */
+export type Hook = (state: TrainState, ctx: FitContext) => HookResult;
+
+/**
+ * What `fit` passes to every hook beside the state: the learner, for the few callbacks
+ * that must touch the model itself (saving weights, say). Pure callbacks ignore it.
+ */
+export interface FitContext {
+  /** The learner being trained (absent when a handler runs without a model, as in tests). */
+  readonly learner?: Learner;
+}
+
+/**
+ * A callback: a name, an optional order and any of the hooks. Callbacks run sorted by
+ * `order` (stable, default 0); names must be unique within a fit.
+ */
+export interface Callback {
+  /** Unique name within a fit; also the key of the callback's memory. */
+  readonly name: string;
+  /** Sort key; lower runs first. @default {0} */
+  readonly order?: number;
+  /**
+   * Set when a hook reads this batch's `smoothLoss` during training batches: the loop then
+   * reads every training loss as soon as the backward pass is done (a GPU sync per batch).
+   * Otherwise losses are read in groups, a few batches late. @default {false}
+   */
+  readonly needsLoss?: boolean;
+  /** Before the first epoch. */
+  readonly onTrainBegin?: Hook;
+  /** At the start of each epoch. */
+  readonly onEpochBegin?: Hook;
+  /** Before the forward pass of a batch (training or validation). */
+  readonly onBatchBegin?: Hook;
+  /** After the forward pass, before the loss. Synchronous during training. */
+  readonly onLossBegin?: Hook;
+  /** After the loss, before the backward pass. Synchronous; training only. */
+  readonly onBackwardBegin?: Hook;
+  /** After the backward pass, before the optimizer step; training only. */
+  readonly onBackwardEnd?: Hook;
+  /** After the optimizer step; training only. */
+  readonly onStepEnd?: Hook;
+  /** At the end of a batch (training or validation). */
+  readonly onBatchEnd?: Hook;
+  /** At the end of an epoch, after validation. */
+  readonly onEpochEnd?: Hook;
+  /** Last, always: also after an error, found in `state.error`. */
+  readonly onTrainEnd?: Hook;
+}
+
+const ANY: readonly UpdateKey[] = ["hypers", "memory", "skipValidate"];
+
+/** For each event, the update fields its hooks may set. */
+export const SETTABLE: Readonly<Record<EventName, ReadonlySet<UpdateKey>>> = Object.freeze({
+  onTrainBegin: new Set<UpdateKey>([...ANY, "loss"]),
+  onEpochBegin: new Set<UpdateKey>([...ANY, "loss"]),
+  onBatchBegin: new Set<UpdateKey>([...ANY, "loss", "lastInput", "lastTarget"]),
+  onLossBegin: new Set<UpdateKey>([...ANY, "lastOutput"]),
+  onBackwardBegin: new Set<UpdateKey>([...ANY, "lastLoss", "skipBackward"]),
+  onBackwardEnd: new Set<UpdateKey>([...ANY, "grads", "skipStep"]),
+  onStepEnd: new Set<UpdateKey>([...ANY, "skipZero"]),
+  onBatchEnd: new Set<UpdateKey>([...ANY, "stopEpoch", "stopTraining"]),
+  onEpochEnd: new Set<UpdateKey>([...ANY, "stopTraining", "lastMetrics", "metricNames"]),
+  onTrainEnd: new Set<UpdateKey>([...ANY, "loss"]),
+});

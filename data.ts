@@ -1,0 +1,294 @@
+/**
+ * Training data: `batches()` cuts tensors or typed arrays into (optionally shuffled)
+ * batches; `fit` also takes any re-iterable (async) iterable of `[x, y]` pairs or a
+ * `tf.data.Dataset`.
+ *
+ * Ownership: batches made by `batches()` and batches yielded by a `tf.data.Dataset` are
+ * disposed by the loop when their batch ends (as `model.fitDataset` does). Tensors
+ * yielded by a plain iterable stay the caller's: the loop never disposes them, so an
+ * array of pre-made batches can be iterated every epoch.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { _permutation } from "./_rng.ts";
+import type { Input, Tensor } from "./types.ts";
+
+/** A typed array accepted as data. */
+export type NumericArray = Float32Array | Int32Array | Uint8Array;
+
+/** Options of {@linkcode batches}. */
+export interface BatchesOptions {
+  /** Samples per batch; the last batch of an epoch may be smaller. @default {32} */
+  readonly batchSize?: number;
+  /** Visit the samples in a new seeded random order every epoch. @default {false} */
+  readonly shuffle?: boolean;
+  /** Seed of the shuffle: the same seed gives the same orders. @default {0} */
+  readonly seed?: number;
+  /** Shape of `x` when it is a typed array. @default {[n, x.length / n]} */
+  readonly xShape?: readonly number[];
+  /** Shape of `y` when it is a typed array. @default {[n]} */
+  readonly yShape?: readonly number[];
+}
+
+/** Batches of a dataset held in memory, made by {@linkcode batches}. */
+export interface Batches {
+  /** Marks the record as made by `batches()`. */
+  readonly kind: "batches";
+  /** All inputs (first dimension: samples). */
+  readonly x: Tensor;
+  /** All targets (first dimension: samples). */
+  readonly y: Tensor;
+  /** Samples per batch. */
+  readonly batchSize: number;
+  /** Whether each epoch visits the samples in a new random order. */
+  readonly shuffle: boolean;
+  /** Shuffle seed. */
+  readonly seed: number;
+  /** Number of samples. */
+  readonly nSamples: number;
+  /** Number of batches per epoch. */
+  readonly length: number;
+  /** Frees `x` and `y` if `batches()` made them from typed arrays (a no-op otherwise). */
+  dispose(): void;
+}
+
+/** One batch as a source yields it: `[x, y]`, or `{ xs, ys }` as for `model.fitDataset`. */
+export type Batch = readonly [Input, Tensor] | { readonly xs: Input; readonly ys: Tensor };
+
+/** A `tf.data.Dataset` of batches (structurally, to keep tfjs types out of signatures). */
+export interface DatasetLike {
+  /** Number of elements, when known. */
+  readonly size: number | null;
+  /** A fresh iterator over the elements. */
+  iterator(): Promise<{ next(): Promise<IteratorResult<Batch>> }>;
+}
+
+/** Anything `fit` can take batches from. */
+export type DataSource = Batches | DatasetLike | Iterable<Batch> | AsyncIterable<Batch>;
+
+/** Training data and (optionally) validation data. */
+export interface DataBunch {
+  /** Training batches. */
+  readonly train: DataSource;
+  /** Validation batches. @default {undefined} */
+  readonly valid?: DataSource;
+}
+
+function _isTyped(v: unknown): v is NumericArray {
+  return v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array;
+}
+
+function _shapeOf(v: Tensor | NumericArray): readonly number[] {
+  return _isTyped(v) ? [v.length] : v.shape;
+}
+
+/**
+ * Cuts a dataset held in memory into batches, shuffled (seeded) or in order; the last
+ * partial batch is kept. Batches are taken with `tf.gather` (on WASM `tf.slice` copies
+ * the whole source on every call).
+ *
+ * @param x Inputs: a tensor, or a typed array (`xShape`, or `[n, x.length / n]`).
+ * @param y Targets: a tensor, or a typed array (`yShape`, or `[n]`).
+ * @param options Batch size, shuffling and shapes.
+ * @returns The batches; call `dispose()` when done if you passed typed arrays.
+ * @throws {RangeError} If `x` and `y` hold different numbers of samples, there are none,
+ * or `batchSize` is not a positive integer.
+ *
+ * @example 10 samples in batches of 4
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { batches } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const b = batches(tf.zeros([10, 3]), tf.zeros([10]), { batchSize: 4 });
+ * assertEquals([b.length, b.nSamples], [3, 10]);
+ * b.x.dispose();
+ * b.y.dispose();
+ * ```
+ */
+export function batches(
+  x: Tensor | NumericArray,
+  y: Tensor | NumericArray,
+  options: BatchesOptions = {},
+): Batches {
+  const { batchSize = 32, shuffle = false, seed = 0 } = options;
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
+    throw new RangeError(
+      `Cannot make batches as 'batchSize' must be a positive integer: current value is ${batchSize}`,
+    );
+  }
+  const nY = options.yShape?.[0] ?? _shapeOf(y)[0]!;
+  let owned = false;
+  let xt: Tensor;
+  let yt: Tensor;
+  if (_isTyped(x)) {
+    const shape = options.xShape ?? [nY, x.length / nY];
+    xt = tf.tensor(x, shape.slice(), x instanceof Float32Array ? "float32" : "int32");
+    owned = true;
+  } else {
+    xt = x;
+  }
+  if (_isTyped(y)) {
+    yt = tf.tensor(
+      y,
+      (options.yShape ?? [y.length]).slice(),
+      y instanceof Float32Array ? "float32" : "int32",
+    );
+    owned = true;
+  } else {
+    yt = y;
+  }
+  const n = xt.shape[0] ?? 0;
+  if (n !== yt.shape[0]) {
+    const shapes = `x has shape [${xt.shape}] and y has shape [${yt.shape}]`;
+    if (owned) {
+      if (xt !== x) xt.dispose();
+      if (yt !== y) yt.dispose();
+    }
+    throw new RangeError(
+      `Cannot make batches as inputs and targets must hold the same number of samples: ${shapes}`,
+    );
+  }
+  if (n === 0) {
+    throw new RangeError("Cannot make batches as the dataset is empty: x has 0 samples");
+  }
+  const madeX = xt !== x;
+  const madeY = yt !== y;
+  return {
+    kind: "batches",
+    x: xt,
+    y: yt,
+    batchSize,
+    shuffle,
+    seed,
+    nSamples: n,
+    length: Math.ceil(n / batchSize),
+    dispose(): void {
+      if (madeX && !xt.isDisposed) xt.dispose();
+      if (madeY && !yt.isDisposed) yt.dispose();
+    },
+  };
+}
+
+/** One batch in hand, with whether the loop must dispose its tensors. */
+export interface _LoopBatch {
+  readonly input: Input;
+  readonly target: Tensor;
+  readonly owned: boolean;
+}
+
+function _isBatches(source: DataSource): source is Batches {
+  return (source as Batches).kind === "batches";
+}
+
+function _isDataset(source: DataSource): source is DatasetLike {
+  return typeof (source as DatasetLike).iterator === "function" && "size" in source;
+}
+
+/** Batches per epoch of a source, when it can tell without iterating. */
+export function _sourceLength(source: DataSource): number | undefined {
+  if (_isBatches(source)) return source.length;
+  if (Array.isArray(source)) return source.length;
+  if (_isDataset(source)) {
+    const size = source.size;
+    return typeof size === "number" && Number.isFinite(size) ? size : undefined;
+  }
+  return undefined;
+}
+
+function _unpack(batch: Batch, owned: boolean): _LoopBatch {
+  const pair = Array.isArray(batch)
+    ? batch as readonly [Input, Tensor]
+    : [(batch as { xs: Input }).xs, (batch as { ys: Tensor }).ys] as const;
+  const [input, target] = pair;
+  const first = Array.isArray(input) ? input[0] : input;
+  if (!first || !target || first.shape[0] !== target.shape[0]) {
+    throw new RangeError(
+      `Cannot train on a batch whose inputs and targets hold different numbers of samples: ` +
+        `input has shape [${first?.shape ?? "none"}] and target has shape [${
+          target?.shape ?? "none"
+        }]`,
+    );
+  }
+  return { input, target, owned };
+}
+
+/**
+ * The batches of one epoch, as a sync iterator where the source is synchronous (no
+ * per-batch await), else an async one.
+ */
+export function _epochBatches(
+  source: DataSource,
+  epoch: number,
+): Iterator<_LoopBatch> | AsyncIterator<_LoopBatch> {
+  if (source === null || (typeof source !== "object" && typeof source !== "function")) {
+    throw new TypeError(
+      "Cannot read batches as the data source must be batches(), a tf.data.Dataset or an " +
+        `(async) iterable of [x, y]: current value is ${String(source)}`,
+    );
+  }
+  if (_isBatches(source)) return _batchesIterator(source, epoch);
+  if (_isDataset(source)) return _datasetIterator(source);
+  if (Symbol.iterator in source) {
+    const it = (source as Iterable<Batch>)[Symbol.iterator]();
+    return {
+      next(): IteratorResult<_LoopBatch> {
+        const r = it.next();
+        return r.done
+          ? { done: true, value: undefined }
+          : { done: false, value: _unpack(r.value, false) };
+      },
+    };
+  }
+  if (Symbol.asyncIterator in source) {
+    const it = (source as AsyncIterable<Batch>)[Symbol.asyncIterator]();
+    return {
+      async next(): Promise<IteratorResult<_LoopBatch>> {
+        const r = await it.next();
+        return r.done
+          ? { done: true, value: undefined }
+          : { done: false, value: _unpack(r.value, false) };
+      },
+    };
+  }
+  throw new TypeError(
+    "Cannot read batches as the data source must be batches(), a tf.data.Dataset or an " +
+      `(async) iterable of [x, y]: current value is ${Object.prototype.toString.call(source)}`,
+  );
+}
+
+function _batchesIterator(b: Batches, epoch: number): Iterator<_LoopBatch> {
+  const order = b.shuffle ? _permutation(b.nSamples, b.seed, epoch) : _identity(b.nSamples);
+  let start = 0;
+  return {
+    next(): IteratorResult<_LoopBatch> {
+      if (start >= b.nSamples) return { done: true, value: undefined };
+      const end = Math.min(start + b.batchSize, b.nSamples);
+      const idx = tf.tensor1d(order.subarray(start, end), "int32");
+      const input = tf.gather(b.x, idx);
+      const target = tf.gather(b.y, idx);
+      idx.dispose();
+      start = end;
+      return { done: false, value: { input, target, owned: true } };
+    },
+  };
+}
+
+function _identity(n: number): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order;
+}
+
+function _datasetIterator(ds: DatasetLike): AsyncIterator<_LoopBatch> {
+  let it: { next(): Promise<IteratorResult<Batch>> } | undefined;
+  return {
+    async next(): Promise<IteratorResult<_LoopBatch>> {
+      it ??= await ds.iterator();
+      const r = await it.next();
+      return r.done
+        ? { done: true, value: undefined }
+        : { done: false, value: _unpack(r.value, true) };
+    },
+  };
+}

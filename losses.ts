@@ -1,0 +1,92 @@
+/**
+ * Loss functions: `(output, target) => Scalar`, the mean over the batch.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor } from "./types.ts";
+
+function _shapes(output: Tensor, target: Tensor): string {
+  return `output has shape [${output.shape}] and target has shape [${target.shape}]`;
+}
+
+/** Integer class labels `[B]` or `[B, 1]` as one-hot `[B, C]`, or `undefined` if not labels. */
+function _labels(output: Tensor, target: Tensor): Tensor | undefined {
+  const b = output.shape[0];
+  const isLabels = output.rank === 2 && target.shape[0] === b &&
+    (target.rank === 1 || (target.rank === 2 && target.shape[1] === 1 && output.shape[1] !== 1));
+  if (!isLabels) return undefined;
+  return tf.oneHot(tf.cast(tf.reshape(target, [-1]), "int32"), output.shape[1]!);
+}
+
+/**
+ * Softmax cross-entropy from logits: `mean(-sum(t * logSoftmax(output), -1))`. Targets are
+ * integer class labels (`[B]` or `[B, 1]`) or one-hot / soft labels shaped like the output.
+ *
+ * @param output Logits `[B, C]` (or `[..., C]` with soft targets of the same shape).
+ * @param target Labels `[B]`/`[B, 1]`, or probabilities of the output's shape.
+ * @returns The mean loss.
+ * @throws {RangeError} If the target's shape fits neither form, naming both shapes.
+ *
+ * @example Uniform logits cost log(C)
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { crossEntropy } from "@fitloop/fitloop";
+ * import { assertAlmostEquals } from "@std/assert";
+ * const loss = crossEntropy(tf.zeros([2, 4]), tf.tensor1d([0, 3], "int32"));
+ * assertAlmostEquals((await loss.data())[0]!, Math.log(4), 1e-6);
+ * ```
+ */
+export function crossEntropy(output: Tensor, target: Tensor): Scalar {
+  return tf.tidy(() => {
+    const probs = _labels(output, target) ??
+      (output.rank >= 1 && tf.util.arraysEqual(output.shape, target.shape) ? target : undefined);
+    if (!probs) {
+      throw new RangeError(
+        `Cannot compute crossEntropy as the target must be class labels [B] or [B, 1] or ` +
+          `probabilities shaped like the output: ${_shapes(output, target)}`,
+      );
+    }
+    const logp = tf.logSoftmax(output);
+    return tf.neg(tf.mean(tf.sum(tf.mul(tf.cast(probs, "float32"), logp), -1))) as Scalar;
+  });
+}
+
+/**
+ * Mean squared error: `mean((output - target) ** 2)`. `[B]` and `[B, 1]` are accepted
+ * against each other.
+ *
+ * @param output Predictions.
+ * @param target Targets of the same shape.
+ * @returns The mean loss.
+ * @throws {RangeError} If the shapes differ, naming both.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { mse } from "@fitloop/fitloop";
+ * import { assertAlmostEquals } from "@std/assert";
+ * const loss = mse(tf.tensor2d([[1], [3]]), tf.tensor1d([0, 1]));
+ * assertAlmostEquals((await loss.data())[0]!, 2.5);
+ * ```
+ */
+export function mse(output: Tensor, target: Tensor): Scalar {
+  return tf.tidy(() => {
+    let t = target;
+    if (!tf.util.arraysEqual(output.shape, target.shape)) {
+      if (
+        output.size === target.size && output.shape[0] === target.shape[0] && output.rank <= 2 &&
+        target.rank <= 2
+      ) {
+        t = tf.reshape(target, output.shape);
+      } else {
+        throw new RangeError(
+          `Cannot compute mse as the output and target must have the same shape: ${
+            _shapes(output, target)
+          }`,
+        );
+      }
+    }
+    return tf.mean(tf.squaredDifference(output, tf.cast(t, "float32"))) as Scalar;
+  });
+}

@@ -1,0 +1,56 @@
+import * as tf from "@tensorflow/tfjs";
+import type { Hypers } from "../state.ts";
+import type { Tensor } from "../types.ts";
+import type { Optimizer, ParamUpdate } from "./optimizer.ts";
+
+/** Options of {@linkcode adam}. */
+export interface AdamOptions {
+  /** Default beta1. @default {0.9} */
+  readonly mom?: number;
+  /** Default beta2. @default {0.999} */
+  readonly sqrMom?: number;
+  /** Default epsilon (added outside the square root, as tfjs). @default {1e-7} */
+  readonly eps?: number;
+}
+
+/**
+ * Adam with tfjs's formulas (`tf.train.adam`): `m = mom*m + (1-mom)*g`,
+ * `v = sqrMom*v + (1-sqrMom)*g^2`, `p -= lr * (m / (1 - mom^t)) / (sqrt(v / (1 - sqrMom^t)) + eps)`.
+ * With `wd` and `trueWd` (the default) this is AdamW. The bias correction uses the current
+ * `mom`/`sqrMom`, so scheduled betas (one-cycle) work.
+ *
+ * @param options Default betas and epsilon.
+ * @returns The optimizer.
+ *
+ * @example
+ * ```ts
+ * import { adam } from "@fitloop/fitloop/optim";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(adam().defaults, { mom: 0.9, sqrMom: 0.999, eps: 1e-7 });
+ * ```
+ */
+export function adam(options: AdamOptions = {}): Optimizer {
+  return {
+    name: "adam",
+    defaults: {
+      mom: options.mom ?? 0.9,
+      sqrMom: options.sqrMom ?? 0.999,
+      eps: options.eps ?? 1e-7,
+    },
+    init: (param: Tensor): Tensor[] => [tf.zerosLike(param), tf.zerosLike(param)],
+    update(
+      param: Tensor,
+      grad: Tensor,
+      slots: readonly Tensor[],
+      h: Hypers,
+      step: number,
+    ): ParamUpdate {
+      const m = tf.add(tf.mul(slots[0]!, h.mom), tf.mul(grad, 1 - h.mom));
+      const v = tf.add(tf.mul(slots[1]!, h.sqrMom), tf.mul(tf.square(grad), 1 - h.sqrMom));
+      const mHat = tf.div(m, 1 - h.mom ** step);
+      const vHat = tf.div(v, 1 - h.sqrMom ** step);
+      const delta = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), h.eps)), -h.lr);
+      return { param: tf.add(delta, param), slots: [m, v] };
+    },
+  };
+}

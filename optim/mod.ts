@@ -1,0 +1,17 @@
+/**
+ * Functional optimizers whose hyper-parameters can change every batch: records of pure
+ * `init`/`update` functions (Optax's shape), with the hyper-parameters in the training
+ * state, one record per layer group.
+ *
+ * @example Adam's defaults
+ * ```ts
+ * import { adam } from "@fitloop/fitloop/optim";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(adam().defaults.mom, 0.9);
+ * ```
+ *
+ * @module
+ */
+export * from "./optimizer.ts";
+export * from "./sgd.ts";
+export * from "./adam.ts";
