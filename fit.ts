@@ -18,14 +18,8 @@ import { recorder } from "./callbacks/recorder.ts";
 import { type History, historyOf } from "./callbacks/recorder.ts";
 import { _epochBatches, type _LoopBatch, _sourceLength, type DataSource } from "./data.ts";
 import { type CallbackSet, handle, handleSync, prepareCallbacks } from "./handler.ts";
-import {
-  _forward,
-  _params,
-  _regularization,
-  type Learner,
-  type LearningRate,
-  type LrRange,
-} from "./learner.ts";
+import { _forward, _params, _regularization, type Learner } from "./learner.ts";
+import { type LearningRate, perGroup, resolveLr } from "./optim/hypers.ts";
 import { optimizerStep, type Param } from "./optim/optimizer.ts";
 import {
   beginBatch,
@@ -164,44 +158,9 @@ export async function fit(
   return { state: s, history: historyOf(s) };
 }
 
-function _perGroup(
-  what: string,
-  value: number | readonly number[],
-  nGroups: number,
-): number[] {
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) {
-      throw new RangeError(`Cannot fit as '${what}' must be finite: current value is ${value}`);
-    }
-    return Array.from({ length: nGroups }, () => value);
-  }
-  if (value.length !== nGroups) {
-    throw new RangeError(
-      `Cannot fit as '${what}' has ${value.length} values for ${nGroups} layer groups: ` +
-        `expected one per group`,
-    );
-  }
-  return value.slice();
-}
-
-/** Learning rates of `lrRange` over `n` groups (fastai's even_mults). */
-export function _spreadLr(range: LrRange, n: number): number[] {
-  const stop = range.stop;
-  const start = range.start ?? stop / 10;
-  if (n === 1) return [stop];
-  if (range.start === undefined) {
-    return Array.from({ length: n }, (_, i) => (i === n - 1 ? stop : start));
-  }
-  const step = (stop / start) ** (1 / (n - 1));
-  return Array.from({ length: n }, (_, i) => start * step ** i);
-}
-
 function _hypers(learn: Learner, options: FitOptions, nGroups: number): Hypers[] {
-  const lr = options.lr ?? learn.lr;
-  const lrs = typeof lr === "object" && !Array.isArray(lr)
-    ? _spreadLr(lr as LrRange, nGroups)
-    : _perGroup("lr", lr as number | readonly number[], nGroups);
-  const wds = _perGroup("wd", options.wd ?? learn.wd, nGroups);
+  const lrs = resolveLr(options.lr ?? learn.lr, nGroups);
+  const wds = perGroup("wd", options.wd ?? learn.wd, nGroups);
   const d = learn.optimizer.defaults;
   return lrs.map((l, i) => ({ lr: l, mom: d.mom, sqrMom: d.sqrMom, eps: d.eps, wd: wds[i]! }));
 }

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Callback } from "./callback.ts";
 import type { DataBunch } from "./data.ts";
 import { adam } from "./optim/adam.ts";
+import type { LearningRate } from "./optim/hypers.ts";
 import {
   disposeOptimizerState,
   type Optimizer,
@@ -36,19 +37,6 @@ export interface LayerSplit {
 
 /** Layer groups: arrays of variables, or a split of a LayersModel's layers. */
 export type LayerGroups = readonly (readonly Variable[])[] | LayerSplit;
-
-/** A learning rate spread geometrically over the layer groups (see `lrRange`). */
-export interface LrRange {
-  /** Marks the record. */
-  readonly kind: "lrRange";
-  /** Learning rate of the first group (default `stop / 10`). */
-  readonly start: number | undefined;
-  /** Learning rate of the last group. */
-  readonly stop: number;
-}
-
-/** A learning rate: one for all groups, one per group, or a geometric range. */
-export type LearningRate = number | readonly number[] | LrRange;
 
 /** Options of {@linkcode learner}. */
 export interface LearnerOptions {

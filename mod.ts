@@ -58,10 +58,9 @@ export {
   type Learner,
   learner,
   type LearnerOptions,
-  type LearningRate,
-  type LrRange,
   type Model,
 } from "./learner.ts";
 export { fit, type FitOptions, type FitResult } from "./fit.ts";
 export { type History, historyOf, recorder, type RecorderMemory } from "./callbacks/recorder.ts";
 export * from "./schedules/mod.ts";
+export * from "./optim/mod.ts";

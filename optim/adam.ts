@@ -47,9 +47,11 @@ export function adam(options: AdamOptions = {}): Optimizer {
     ): ParamUpdate {
       const m = tf.add(tf.mul(slots[0]!, h.mom), tf.mul(grad, 1 - h.mom));
       const v = tf.add(tf.mul(slots[1]!, h.sqrMom), tf.mul(tf.square(grad), 1 - h.sqrMom));
-      const mHat = tf.div(m, 1 - h.mom ** step);
-      const vHat = tf.div(v, 1 - h.sqrMom ** step);
-      const delta = tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), h.eps)), -h.lr);
+      // lr * mHat / (sqrt(vHat) + eps), with both bias corrections folded into two
+      // scalars: lr * sqrt(c2) / c1 * m / (sqrt(v) + eps * sqrt(c2)); 3 fewer tensor ops.
+      const c1 = 1 - h.mom ** step;
+      const root2 = Math.sqrt(1 - h.sqrMom ** step);
+      const delta = tf.div(tf.mul(m, -h.lr * root2 / c1), tf.add(tf.sqrt(v), h.eps * root2));
       return { param: tf.add(delta, param), slots: [m, v] };
     },
   };

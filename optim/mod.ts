@@ -15,3 +15,7 @@
 export * from "./optimizer.ts";
 export * from "./sgd.ts";
 export * from "./adam.ts";
+export * from "./rmsprop.ts";
+export * from "./lamb.ts";
+export * from "./hypers.ts";
+export * from "./clip_grad_norm.ts";
