@@ -35,3 +35,36 @@ export function _permutation(n: number, seed: number, epoch: number): Int32Array
   }
   return order;
 }
+
+/** A standard normal sample (Box-Muller) from a uniform generator. */
+export function _normal(rand: () => number): number {
+  let u = 0;
+  while (u === 0) u = rand();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+}
+
+/** A Gamma(a, 1) sample (Marsaglia-Tsang; boosted for a < 1). */
+export function _gamma(rand: () => number, a: number): number {
+  if (a < 1) {
+    let u = 0;
+    while (u === 0) u = rand();
+    return _gamma(rand, a + 1) * u ** (1 / a);
+  }
+  const d = a - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = _normal(rand);
+    const v = (1 + c * x) ** 3;
+    if (v <= 0) continue;
+    const u = rand();
+    if (u < 1 - 0.0331 * x ** 4) return d * v;
+    if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+  }
+}
+
+/** A Beta(a, b) sample. */
+export function _beta(rand: () => number, a: number, b: number): number {
+  const x = _gamma(rand, a);
+  const y = _gamma(rand, b);
+  return x / (x + y);
+}

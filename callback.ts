@@ -112,6 +112,13 @@ export interface Callback {
    * Otherwise losses are read in groups, a few batches late. @default {false}
    */
   readonly needsLoss?: boolean;
+  /**
+   * The hyper-parameters this callback sets, by event (for example
+   * `{ onBatchBegin: ["lr", "mom"] }`). Two callbacks declaring the same hyper-parameter
+   * in the same event are reported when the fit starts, instead of the last silently
+   * winning. @default {{}}
+   */
+  readonly setsHypers?: Readonly<Partial<Record<EventName, readonly string[]>>>;
   /** Before the first epoch. */
   readonly onTrainBegin?: Hook;
   /** At the start of each epoch. */

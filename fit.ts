@@ -211,13 +211,11 @@ class _Loop {
 
   /** Runs an event and takes ownership of any tensors the hooks put in the state. */
   async #event(s: TrainState, event: Parameters<typeof handle>[1]): Promise<TrainState> {
-    const r = handle(s, event, this.#set, this.#ctx);
-    const next = _isPromise(r) ? await r : r;
-    if (next !== s) this.#adopt(s, next);
-    return next;
+    const r = handle(s, event, this.#set, this.#ctx, this.#adopt);
+    return _isPromise(r) ? await r : r;
   }
 
-  #adopt(before: TrainState, after: TrainState): void {
+  readonly #adopt = (before: TrainState, after: TrainState): void => {
     const fresh: Tensor[] = [];
     if (after.lastInput !== before.lastInput) _tensorsOf(after.lastInput, fresh);
     if (after.lastTarget !== before.lastTarget) _tensorsOf(after.lastTarget, fresh);
@@ -225,7 +223,7 @@ class _Loop {
     if (after.lastLoss !== before.lastLoss) _tensorsOf(after.lastLoss, fresh);
     if (after.grads !== before.grads) _tensorsOf(after.grads, fresh);
     for (const t of fresh) if (!this.#userOwned.has(t)) this.#owned.push(t);
-  }
+  };
 
   #own(value: unknown): void {
     _tensorsOf(value, this.#owned);
@@ -280,6 +278,7 @@ class _Loop {
     const set = this.#set;
     const ctx = this.#ctx;
     let inner = s;
+    let rawLoss: Scalar | undefined;
     let lossValue: Scalar | undefined;
     let grads: Grads | undefined;
     try {
@@ -289,6 +288,9 @@ class _Loop {
         let loss = _checkedLoss(st);
         const reg = _regularization(learn);
         if (reg) loss = tf.add(loss, reg) as Scalar;
+        // The raw loss is what gets recorded (as fastai's recorder sees it, before any
+        // onBackwardBegin replacement); the backward pass follows the replacement.
+        rawLoss = tf.keep(loss);
         st = handleSync({ ...st, lastLoss: loss }, "onBackwardBegin", set, ctx);
         tf.keep(st.lastOutput!);
         inner = st;
@@ -302,17 +304,19 @@ class _Loop {
       grads = result.grads as Grads;
     } catch (e) {
       _discardTape();
+      if (rawLoss && !rawLoss.isDisposed && e !== SKIP_BACKWARD) rawLoss.dispose();
       if (e !== SKIP_BACKWARD) throw e;
     }
     this.#own(inner.lastOutput);
     this.#own(grads);
     const lastLoss = lossValue ?? inner.lastLoss!;
+    if (lastLoss !== rawLoss) this.#own(lastLoss);
     s = { ...inner, lastLoss, grads: this.#mergePending(grads) };
     if (set.needsLoss) {
-      this.#own(lastLoss);
-      s = recordLoss(s, (await lastLoss.data())[0]!);
+      this.#own(rawLoss);
+      s = recordLoss(s, (await rawLoss!.data())[0]!);
     } else {
-      s = await this.#queueLoss(s, lastLoss);
+      s = await this.#queueLoss(s, rawLoss!);
     }
     s = await this.#event(s, "onBackwardEnd");
     if (!s.skipStep && s.grads) {

@@ -42,8 +42,9 @@ export interface CallbackSet {
  *
  * @param callbacks The callbacks of a fit.
  * @returns The prepared set.
- * @throws {TypeError} If a callback has no string name, two share a name, or a hook is
- * not a function.
+ * @throws {TypeError} If a callback has no string name, two share a name, a hook is not
+ * a function, or two callbacks declare (`setsHypers`) the same hyper-parameter in the
+ * same event.
  *
  * @example Order decides who runs first
  * ```ts
@@ -70,6 +71,7 @@ export function prepareCallbacks(callbacks: readonly Callback[]): CallbackSet {
     }
     seen.add(cb.name);
   }
+  _checkConflicts(callbacks);
   const sorted = callbacks
     .map((cb, i) => ({ cb, i }))
     .sort((a, b) => (a.cb.order ?? 0) - (b.cb.order ?? 0) || a.i - b.i)
@@ -92,6 +94,25 @@ export function prepareCallbacks(callbacks: readonly Callback[]): CallbackSet {
   return { callbacks: sorted, hooks, needsLoss: sorted.some((c) => c.needsLoss === true) };
 }
 
+function _checkConflicts(callbacks: readonly Callback[]): void {
+  const owner = new Map<string, string>();
+  for (const cb of callbacks) {
+    for (const [event, keys] of Object.entries(cb.setsHypers ?? {})) {
+      for (const key of keys ?? []) {
+        const slot = `${event}/${key}`;
+        const other = owner.get(slot);
+        if (other !== undefined && other !== cb.name) {
+          throw new TypeError(
+            `Callbacks '${other}' and '${cb.name}' both set '${key}' in ${event}: only one ` +
+              `callback may schedule a hyper-parameter in an event`,
+          );
+        }
+        owner.set(slot, cb.name);
+      }
+    }
+  }
+}
+
 function _isThenable(value: unknown): value is PromiseLike<StateUpdate | void> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
@@ -104,6 +125,7 @@ function _isThenable(value: unknown): value is PromiseLike<StateUpdate | void> {
  * @param event The event.
  * @param set The prepared callbacks.
  * @param ctx Passed to every hook as its second argument.
+ * @param observe Called after each applied update with the states before and after it.
  * @returns The state after every hook's update.
  * @throws {TypeError} If a hook returns a non-object or sets a field its event may not set.
  * Errors thrown by hooks propagate unchanged.
@@ -132,17 +154,27 @@ export function handle(
   event: EventName,
   set: CallbackSet,
   ctx: FitContext,
+  observe?: UpdateObserver,
 ): TrainState | Promise<TrainState> {
   const hooks = set.hooks[event];
   for (let i = 0; i < hooks.length; i++) {
     const bound = hooks[i]!;
     const result = bound.hook(state, ctx);
     if (result === undefined) continue;
-    if (_isThenable(result)) return _finishAsync(state, event, hooks, i, result, ctx);
-    state = applyUpdate(state, result, bound.callback, event);
+    if (_isThenable(result)) return _finishAsync(state, event, hooks, i, result, ctx, observe);
+    const next = applyUpdate(state, result, bound.callback, event);
+    observe?.(state, next);
+    state = next;
   }
   return state;
 }
+
+/**
+ * Called after each applied update with the states before and after it (the fit loop
+ * uses it to take ownership of tensors a hook puts in the state, even when a later hook
+ * of the same event replaces them).
+ */
+export type UpdateObserver = (before: TrainState, after: TrainState) => void;
 
 /**
  * Like {@linkcode handle}, for events that must complete synchronously (during training,
@@ -195,13 +227,21 @@ async function _finishAsync(
   from: number,
   pending: PromiseLike<StateUpdate | void>,
   ctx: FitContext,
+  observe: UpdateObserver | undefined,
 ): Promise<TrainState> {
   const first = await pending;
-  if (first !== undefined) state = applyUpdate(state, first, hooks[from]!.callback, event);
+  if (first !== undefined) {
+    const next = applyUpdate(state, first, hooks[from]!.callback, event);
+    observe?.(state, next);
+    state = next;
+  }
   for (let i = from + 1; i < hooks.length; i++) {
     const bound = hooks[i]!;
     const result = await bound.hook(state, ctx);
-    if (result !== undefined) state = applyUpdate(state, result, bound.callback, event);
+    if (result === undefined) continue;
+    const next = applyUpdate(state, result, bound.callback, event);
+    observe?.(state, next);
+    state = next;
   }
   return state;
 }

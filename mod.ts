@@ -61,6 +61,6 @@ export {
   type Model,
 } from "./learner.ts";
 export { fit, type FitOptions, type FitResult } from "./fit.ts";
-export { type History, historyOf, recorder, type RecorderMemory } from "./callbacks/recorder.ts";
 export * from "./schedules/mod.ts";
 export * from "./optim/mod.ts";
+export * from "./callbacks/mod.ts";

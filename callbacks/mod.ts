@@ -1,13 +1,37 @@
 /**
- * The callback library: every technique is one small callback record in its own file.
+ * The callback library: every technique is one small callback record in its own file,
+ * readable alone. Each keeps its memory in the training state under its name.
  *
- * @example The recorder is always on; its history comes back from every fit
+ * @example One-cycle training with early stopping, dry-run without a model
  * ```ts
- * import { recorder } from "@fitloop/fitloop/callbacks";
+ * import { dryRun, earlyStopping, oneCycle } from "@fitloop/fitloop/callbacks";
  * import { assertEquals } from "@std/assert";
- * assertEquals(recorder().name, "recorder");
+ * const run = await dryRun([oneCycle({ lrMax: 1e-2 }), earlyStopping({ patience: 0 })], {
+ *   epochs: 5,
+ *   batchesPerEpoch: 4,
+ *   validLosses: [1, 0.9, 0.95],
+ * });
+ * assertEquals(run.stoppedAt?.epoch, 2);
  * ```
  *
  * @module
  */
 export * from "./recorder.ts";
+export * from "./plots.ts";
+export * from "./one_cycle.ts";
+export * from "./param_scheduler.ts";
+export * from "./general_scheduler.ts";
+export * from "./lr_finder.ts";
+export * from "./early_stopping.ts";
+export * from "./save_model.ts";
+export * from "./model_io.ts";
+export * from "./reduce_lr_on_plateau.ts";
+export * from "./terminate_on_nan.ts";
+export * from "./gradient_clipping.ts";
+export * from "./csv_logger.ts";
+export * from "./progress_bar.ts";
+export * from "./mix_up.ts";
+export * from "./accumulate_gradients.ts";
+export * from "./time_limit.ts";
+export * from "./dry_run.ts";
+export type { Mode } from "./_tracker.ts";

@@ -459,3 +459,21 @@ Deno.test("per-group learning rates move each layer group by its own lr", async 
   disposeLearner(learn);
   tf.dispose([a, b, x, y]);
 });
+
+Deno.test("tensors a hook puts in the state are freed even when a later hook of the same event replaces them", async () => {
+  const train = blobs(64, 15);
+  const model = mlp();
+  const learn = learner({ model, data: { train }, loss: crossEntropy, optimizer: sgd() });
+  const halve = (name: string): Callback => ({
+    name,
+    onBackwardEnd: (s) => ({
+      grads: Object.fromEntries(Object.entries(s.grads!).map(([k, g]) => [k, tf.mul(g, 0.5)])),
+    }),
+  });
+  const before = tf.memory().numTensors;
+  await fit(learn, 2, { callbacks: [halve("a"), halve("b"), halve("c")] });
+  assertEquals(tf.memory().numTensors, before + 4); // the SGD slots
+  disposeLearner(learn);
+  disposeBatches(train);
+  model.dispose();
+});

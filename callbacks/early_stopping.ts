@@ -1,0 +1,111 @@
+import * as tf from "@tensorflow/tfjs";
+import type { Callback, StateUpdate } from "../callback.ts";
+import type { TrainState } from "../state.ts";
+import type { Tensor } from "../types.ts";
+import { _improved, _memoryOf, _modeFor, _monitored, _worst, type Mode } from "./_tracker.ts";
+import { _restoreWeights, _snapshotWeights } from "./_weights.ts";
+
+/** Options of {@linkcode earlyStopping}. */
+export interface EarlyStoppingOptions {
+  /** Name in `metricNames` to watch. @default {"validLoss"} */
+  readonly monitor?: string;
+  /** Better is smaller or larger. @default {"min" for loss/error names, else "max"} */
+  readonly mode?: Mode;
+  /** An epoch improves only if it beats the best by more than this. @default {0} */
+  readonly minDelta?: number;
+  /** Epochs without improvement tolerated before stopping. @default {0} */
+  readonly patience?: number;
+  /** Put back the weights of the best epoch when training ends. @default {false} */
+  readonly restoreBest?: boolean;
+  /** Callback name (and memory key). @default {"earlyStopping"} */
+  readonly name?: string;
+}
+
+/** The memory of {@linkcode earlyStopping}. */
+export interface EarlyStoppingMemory {
+  /** Best monitored value so far. */
+  readonly best: number;
+  /** Epoch of the best value (-1 before any). */
+  readonly bestEpoch: number;
+  /** Consecutive epochs without improvement. */
+  readonly wait: number;
+  /** Epoch at which it stopped training, or -1. */
+  readonly stoppedEpoch: number;
+  /** Copies of the best weights (with `restoreBest`), freed when training ends. */
+  readonly weights?: readonly Tensor[];
+}
+
+/**
+ * Stops training when the monitored metric stops improving, with fastai v1 semantics: an
+ * epoch improves when it beats the best by more than `minDelta`, and training stops at
+ * the end of the (patience + 1)-th consecutive epoch without improvement.
+ *
+ * @param options What to monitor and how patiently.
+ * @returns The callback.
+ * @throws {RangeError} If `patience` or `minDelta` is negative; during a fit, if the
+ * monitor is not a known metric name (the message lists the known ones).
+ *
+ * @example Stops after two epochs without improvement (patience 1)
+ * ```ts
+ * import { earlyStopping } from "@fitloop/fitloop/callbacks";
+ * import { initialState, type TrainState } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const cb = earlyStopping({ patience: 1 });
+ * let s: TrainState = initialState({ nEpochs: 9, hypers: [], loss: () => { throw 0; } });
+ * const stops: boolean[] = [];
+ * for (const [epoch, v] of [0.9, 0.8, 0.85, 0.81].entries()) {
+ *   const u = cb.onEpochEnd!({ ...s, epoch, lastMetrics: [v] }, {}) as
+ *     { memory: unknown; stopTraining?: boolean };
+ *   s = { ...s, memory: { earlyStopping: u.memory } };
+ *   stops.push(u.stopTraining ?? false);
+ * }
+ * assertEquals(stops, [false, false, false, true]);
+ * ```
+ */
+export function earlyStopping(options: EarlyStoppingOptions = {}): Callback {
+  const name = options.name ?? "earlyStopping";
+  const monitor = options.monitor ?? "validLoss";
+  const mode = _modeFor(monitor, options.mode);
+  const minDelta = options.minDelta ?? 0;
+  const patience = options.patience ?? 0;
+  if (!(patience >= 0) || !(minDelta >= 0)) {
+    throw new RangeError(
+      `Cannot create earlyStopping as 'patience' and 'minDelta' must be >= 0: current values are ${patience} and ${minDelta}`,
+    );
+  }
+  const initial: EarlyStoppingMemory = {
+    best: _worst(mode),
+    bestEpoch: -1,
+    wait: 0,
+    stoppedEpoch: -1,
+  };
+  return {
+    name,
+    onTrainBegin: (): StateUpdate => ({ memory: initial }),
+    onEpochEnd(s: TrainState, ctx): StateUpdate {
+      const m = _memoryOf(s, name, initial);
+      const value = _monitored(s, monitor, name);
+      if (_improved(value, m.best, mode, minDelta)) {
+        let weights = m.weights;
+        if (options.restoreBest && ctx.learner) {
+          if (weights) tf.dispose(weights.slice());
+          weights = _snapshotWeights(ctx.learner.model);
+        }
+        return { memory: { ...m, best: value, bestEpoch: s.epoch, wait: 0, weights } };
+      }
+      const wait = m.wait + 1;
+      if (wait > patience) {
+        return { memory: { ...m, wait, stoppedEpoch: s.epoch }, stopTraining: true };
+      }
+      return { memory: { ...m, wait } };
+    },
+    onTrainEnd(s: TrainState, ctx): StateUpdate | void {
+      const m = _memoryOf(s, name, initial);
+      if (!m.weights) return;
+      if (ctx.learner) _restoreWeights(ctx.learner.model, m.weights);
+      else tf.dispose(m.weights.slice());
+      const { weights: _, ...rest } = m;
+      return { memory: rest };
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import type { Callback, StateUpdate } from "../callback.ts";
+import type { TrainState } from "../state.ts";
+import { _improved, _memoryOf, _modeFor, _monitored, _worst, type Mode } from "./_tracker.ts";
+
+/** Options of {@linkcode reduceLROnPlateau}. */
+export interface ReduceLROnPlateauOptions {
+  /** Name in `metricNames` to watch. @default {"validLoss"} */
+  readonly monitor?: string;
+  /** Better is smaller or larger. @default {"min" for loss/error names, else "max"} */
+  readonly mode?: Mode;
+  /** Epochs without improvement tolerated before reducing. @default {0} */
+  readonly patience?: number;
+  /** Every group's lr is multiplied by this. @default {0.2} */
+  readonly factor?: number;
+  /** An epoch improves only if it beats the best by more than this. @default {0} */
+  readonly minDelta?: number;
+  /** No group's lr goes below this. @default {0} */
+  readonly minLr?: number;
+  /** Callback name. @default {"reduceLROnPlateau"} */
+  readonly name?: string;
+}
+
+/** The memory of {@linkcode reduceLROnPlateau}. */
+export interface ReduceLROnPlateauMemory {
+  /** Best monitored value so far. */
+  readonly best: number;
+  /** Consecutive epochs without improvement since the last reduction. */
+  readonly wait: number;
+  /** Epochs at whose end the lr was reduced. */
+  readonly reducedAt: readonly number[];
+}
+
+/**
+ * Multiplies every layer group's lr by `factor` (ratios between groups kept, none below
+ * `minLr`) after more than `patience` consecutive epochs without improvement, then starts
+ * counting again (fastai v1 semantics). Pair it with a constant lr: a scheduler that sets
+ * the lr every batch overrides it.
+ *
+ * @param options What to monitor, patience and factor.
+ * @returns The callback.
+ * @throws {RangeError} If `factor` is not in (0, 1) or `patience` is negative.
+ *
+ * @example The lr drops after a plateau
+ * ```ts
+ * import { reduceLROnPlateau } from "@fitloop/fitloop/callbacks";
+ * import { initialState, type TrainState } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const cb = reduceLROnPlateau({ factor: 0.5 });
+ * const h = { lr: 1, mom: 0, sqrMom: 0, eps: 0, wd: 0 };
+ * let s: TrainState = initialState({ nEpochs: 9, hypers: [h], loss: () => { throw 0; } });
+ * for (const [epoch, v] of [1, 0.5, 0.6].entries()) {
+ *   const u = cb.onEpochEnd!({ ...s, epoch, lastMetrics: [v] }, {}) as
+ *     { memory: unknown; hypers?: TrainState["hypers"] };
+ *   s = { ...s, memory: { reduceLROnPlateau: u.memory }, hypers: u.hypers ?? s.hypers };
+ * }
+ * assertEquals(s.hypers[0]!.lr, 0.5);
+ * ```
+ */
+export function reduceLROnPlateau(options: ReduceLROnPlateauOptions = {}): Callback {
+  const name = options.name ?? "reduceLROnPlateau";
+  const monitor = options.monitor ?? "validLoss";
+  const mode = _modeFor(monitor, options.mode);
+  const { patience = 0, factor = 0.2, minDelta = 0, minLr = 0 } = options;
+  if (!(factor > 0 && factor < 1)) {
+    throw new RangeError(
+      `Cannot create reduceLROnPlateau as 'factor' must be in (0, 1): current value is ${factor}`,
+    );
+  }
+  if (!(patience >= 0)) {
+    throw new RangeError(
+      `Cannot create reduceLROnPlateau as 'patience' must be >= 0: current value is ${patience}`,
+    );
+  }
+  const initial: ReduceLROnPlateauMemory = { best: _worst(mode), wait: 0, reducedAt: [] };
+  return {
+    name,
+    setsHypers: { onEpochEnd: ["lr"] },
+    onTrainBegin: (): StateUpdate => ({ memory: initial }),
+    onEpochEnd(s: TrainState): StateUpdate {
+      const m = _memoryOf(s, name, initial);
+      const value = _monitored(s, monitor, name);
+      if (_improved(value, m.best, mode, minDelta)) {
+        return { memory: { ...m, best: value, wait: 0 } };
+      }
+      const wait = m.wait + 1;
+      if (wait <= patience) return { memory: { ...m, wait } };
+      return {
+        hypers: s.hypers.map((h) => ({ ...h, lr: Math.max(h.lr * factor, minLr) })),
+        memory: { ...m, wait: 0, reducedAt: [...m.reducedAt, s.epoch] },
+      };
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
+import { dryRun } from "../../callbacks/dry_run.ts";
+import { lrFind, lrFinder, lrSuggestions } from "../../callbacks/lr_finder.ts";
+import { _modelVariables } from "../../callbacks/_weights.ts";
+import { fit } from "../../fit.ts";
+import { disposeLearner, learner } from "../../learner.ts";
+import { crossEntropy } from "../../losses.ts";
+import { exportOptimizerState } from "../../optim/optimizer.ts";
+import { EMPTY_SMOOTHER, smoothen } from "../../state.ts";
+import { blobs, disposeBatches, useCpu } from "../_helpers.ts";
+
+await useCpu();
+
+Deno.test("lrFinder() grows the lr exponentially and stops when the smoothed loss passes 4x its best", async () => {
+  const losses = [2, 1.5, 1, 0.8, 0.7, 0.9, 2, 5, 20, 100, 1000, 1e4];
+  // the expected stop, by the rule: smoothed > 4 * best smoothed so far
+  let sm = EMPTY_SMOOTHER;
+  let best = Infinity;
+  let stop = -1;
+  for (const [i, l] of losses.entries()) {
+    sm = smoothen(sm, l);
+    best = Math.min(best, sm.value);
+    if (sm.value > 4 * best) {
+      stop = i;
+      break;
+    }
+  }
+  assertEquals(stop, 9);
+  const run = await dryRun([lrFinder({ startLr: 1e-6, endLr: 1, numIt: 50 })], {
+    epochs: 1,
+    batchesPerEpoch: losses.length,
+    losses,
+  });
+  assertEquals(run.history.lrs.length, stop + 1);
+  run.history.lrs.forEach((lr, i) => assertAlmostEquals(lr / (1e-6 * 1e6 ** (i / 50)), 1, 1e-12));
+  assertEquals(run.stoppedAt, { epoch: 0, iteration: stop + 1 });
+  assert(Number.isNaN(run.state.lastMetrics[0]!)); // never validates
+  const noDiv = await dryRun([lrFinder({ numIt: 8, stopDiv: false })], {
+    epochs: 1,
+    batchesPerEpoch: losses.length,
+    losses,
+  });
+  assertEquals(noDiv.history.lrs.length, 8);
+});
+
+Deno.test("lrFinder() stops on a NaN loss", async () => {
+  const run = await dryRun([lrFinder({ numIt: 50 })], {
+    epochs: 1,
+    batchesPerEpoch: 10,
+    losses: [1, 0.9, NaN, 0.5],
+  });
+  assertEquals(run.history.lrs.length, 3);
+});
+
+Deno.test("lrSuggestions() gives steepest descent, min loss / 10 and valley", () => {
+  const lrs = Array.from({ length: 30 }, (_, i) => 10 ** (-6 + i / 5));
+  const losses = lrs.map((_, i) => (i < 20 ? 2 - 0.005 * i * i : 0 + (i - 20) ** 2));
+  const s = lrSuggestions(lrs, losses, { skipStart: 0, skipEnd: 0 });
+  // the loss falls fastest just before its minimum at index 20 (gradient of -0.195 at 19)
+  assertEquals(s.steepest, lrs[19]);
+  assertEquals(s.minLossDiv10, lrs[20]! / 10);
+  // fastai v2's valley: the longest decreasing run is 0..20 (21 points), so maxStart = -1,
+  // sections = 21 / 3 = 7 and the index is -1 + 7 + floor(3.5) = 9
+  assertEquals(s.valley, lrs[9]);
+});
+
+Deno.test("lrFind() restores weights (batch-norm statistics too) and optimizer state bit for bit", async () => {
+  const train = blobs(256, 61);
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ units: 16, inputShape: [2], activation: "relu" }),
+      tf.layers.batchNormalization(),
+      tf.layers.dropout({ rate: 0.1 }),
+      tf.layers.dense({ units: 2 }),
+    ],
+  });
+  const learn = learner({ model, data: { train }, loss: crossEntropy });
+  await fit(learn, 1); // the optimizer now has moments to protect
+  const weightsBefore = await Promise.all(_modelVariables(model).map((v) => v.data()));
+  const optBefore = await exportOptimizerState(learn.optState!);
+  const tensorsBefore = tf.memory().numTensors;
+  const found = await lrFind(learn, { numIt: 30, startLr: 1e-5, endLr: 10 });
+  assertEquals(tf.memory().numTensors, tensorsBefore);
+  const weightsAfter = await Promise.all(_modelVariables(model).map((v) => v.data()));
+  assertEquals(weightsAfter, weightsBefore);
+  assertEquals(await exportOptimizerState(learn.optState!), optBefore);
+  assert(found.lrs.length >= 10 && found.lrs.length <= 30);
+  assertEquals(found.losses.length, found.lrs.length);
+  for (const lr of Object.values(found.suggestions)) {
+    assert(lr >= 1e-6 && lr <= 10, `suggestion ${lr}`);
+  }
+  disposeLearner(learn);
+  disposeBatches(train);
+  model.dispose();
+});
+
+Deno.test("lrFind() on a fresh learner leaves no optimizer state and no tensors behind", async () => {
+  const train = blobs(128, 62);
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [2] })] });
+  const learn = learner({ model, data: { train }, loss: crossEntropy });
+  const before = tf.memory().numTensors;
+  await lrFind(learn, { numIt: 10 });
+  assertEquals(learn.optState, undefined);
+  assertEquals(tf.memory().numTensors, before);
+  disposeBatches(train);
+  model.dispose();
+});
