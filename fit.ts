@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "./_env.ts";
+import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
 import type { Callback, FitContext } from "./callback.ts";
 import { recorder } from "./callbacks/recorder.ts";
 import { type History, historyOf } from "./callbacks/recorder.ts";
@@ -110,6 +111,7 @@ export async function fit(
     );
   }
   const set = prepareCallbacks([recorder(), ...learn.callbacks, ...(options.callbacks ?? [])]);
+  if (tf.getBackend() === "wasm") registerWasmTrainingKernels();
   const { params, nGroups } = _params(learn);
   const hypers = _hypers(learn, options, nGroups);
   const train = learn.data.train;
@@ -259,6 +261,7 @@ class _Loop {
         if (item.done) break;
         seen++;
         s = await this.#trainBatch(s, item.value);
+        await this.#breathe();
         if (s.stopEpoch || s.stopTraining) break;
       }
     } finally {
@@ -339,6 +342,21 @@ class _Loop {
     this.#endBatch(keep);
     return endBatch(s);
   }
+
+  /**
+   * On the cpu and WASM backends every await of the loop resolves at once, so without a
+   * pause the event loop would not run (no signal handler, timer or I/O callback) for a
+   * whole fit. Every 100 ms the loop yields one macrotask: Ctrl-C handlers and timers
+   * run within a batch or so, at a cost below 1%.
+   */
+  async #breathe(): Promise<void> {
+    const now = performance.now();
+    if (now - this.#lastYield < 100) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.#lastYield = performance.now();
+  }
+
+  #lastYield = performance.now();
 
   /** Adds gradients kept by skipZero to this batch's. */
   #mergePending(grads: Grads | undefined): Grads | undefined {

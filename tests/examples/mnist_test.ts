@@ -1,0 +1,109 @@
+// The demo on a small slice (300 digits, one epoch): it must still run end to end and
+// leave every file it promises.
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { loadModelFrom } from "../../callbacks/model_io.ts";
+import { loadMnist } from "../../examples/mnist_data.ts";
+import { main, type MnistSummary, parseFlags } from "../../examples/mnist.ts";
+
+Deno.test("the MNIST loader splits the 10,000 real digits 8,000 / 2,000, seeded", () => {
+  const a = loadMnist({ seed: 3 });
+  const b = loadMnist({ seed: 3 });
+  assertEquals([a.train.count, a.valid.count], [8000, 2000]);
+  assertEquals(a.train.labels.slice(0, 50), b.train.labels.slice(0, 50));
+  assertEquals(a.train.images.length, 8000 * 784);
+  const counts = new Array(10).fill(0);
+  for (const l of [...a.train.labels, ...a.valid.labels]) counts[l]++;
+  assertEquals(counts, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+  assert(a.train.images.every((v) => v >= 0 && v <= 1));
+});
+
+Deno.test("the demo runs on a small slice and writes history, plots, model and summary", async () => {
+  const out = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const code = await main(
+    ["--samples", "300", "--epochs", "1", "--backend", "wasm", "--out", out, "--find-iters", "12"],
+    (line) => void lines.push(line),
+  );
+  assertEquals(code, 0);
+  for (const f of ["history.csv", "losses.svg", "lr.svg", "lr_find.svg", "summary.json"]) {
+    assert((await Deno.stat(`${out}/${f}`)).size > 0, f);
+  }
+  const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`)) as MnistSummary;
+  assertEquals([summary.trainSamples, summary.validSamples, summary.epochsRun], [240, 60, 1]);
+  assertEquals(summary.backend, "wasm");
+  assert(summary.accuracy >= 0 && summary.accuracy <= 1);
+  assertEquals(summary.params, 160 + 4_640 + 8_010);
+  const model = await loadModelFrom(`${out}/model`);
+  assertEquals(model.countParams(), summary.params);
+  model.dispose();
+  assertStringIncludes(lines.join("\n"), "lr finder: steepest");
+  assertEquals((await Deno.readTextFile(`${out}/history.csv`)).trim().split("\n").length, 2);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("bad flags get a usage message and exit code 2", async () => {
+  for (
+    const args of [["--epochs", "0"], ["--lr", "-1"], ["--backend", "tpu"], ["--bogus"], [
+      "--samples",
+      "x",
+    ]]
+  ) {
+    const r = parseFlags(args);
+    assert(typeof r === "string" && r.includes("usage:"), args.join(" "));
+  }
+  const error = console.error;
+  console.error = () => {};
+  try {
+    assertEquals(await main(["--epochs", "zero"]), 2);
+  } finally {
+    console.error = error;
+  }
+  const ok = parseFlags(["--epochs", "3", "--lr", "1e-3"]);
+  assert(typeof ok !== "string" && ok.epochs === 3 && ok.lr === 1e-3 && ok.batchSize === 64);
+});
+
+Deno.test("Ctrl-C ends the demo after the batch in hand with the files written so far intact", async () => {
+  const out = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--import-map=tests/import_map.json",
+      "examples/mnist.ts",
+      ...[
+        "--samples",
+        "600",
+        "--epochs",
+        "200",
+        "--backend",
+        "wasm",
+        "--find-iters",
+        "5",
+        "--out",
+        out,
+      ],
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  // wait until at least one epoch is on disk, then interrupt
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const lines = await Deno.readTextFile(`${out}/history.csv`).then(
+      (t) => t.trim().split("\n").length,
+      () => 0,
+    );
+    if (lines >= 2 || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGINT");
+  const status = await child.status;
+  assertEquals(status.code, 130);
+  const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`)) as MnistSummary;
+  assert(summary.interrupted);
+  assert(summary.epochsRun >= 1 && summary.epochsRun < 200, `epochs run: ${summary.epochsRun}`);
+  const csv = (await Deno.readTextFile(`${out}/history.csv`)).trim().split("\n");
+  assertEquals(csv.length, summary.epochsRun + 1);
+  assert((await Deno.stat(`${out}/model/weights.bin`)).size > 0);
+  await Deno.remove(out, { recursive: true });
+});
