@@ -23,7 +23,7 @@ export interface BatchesOptions {
   readonly batchSize?: number;
   /** Visit the samples in a new seeded random order every epoch. @default {false} */
   readonly shuffle?: boolean;
-  /** Seed of the shuffle: the same seed gives the same orders. @default {0} */
+  /** Seed of the shuffle: the same seed gives the same orders. @default {the fit's seed} */
   readonly seed?: number;
   /** Shape of `x` when it is a typed array. @default {[n, x.length / n]} */
   readonly xShape?: readonly number[];
@@ -43,8 +43,8 @@ export interface Batches {
   readonly batchSize: number;
   /** Whether each epoch visits the samples in a new random order. */
   readonly shuffle: boolean;
-  /** Shuffle seed. */
-  readonly seed: number;
+  /** Shuffle seed (undefined: the fit's seed). */
+  readonly seed: number | undefined;
   /** Number of samples. */
   readonly nSamples: number;
   /** Number of batches per epoch. */
@@ -111,7 +111,7 @@ export function batches(
   y: Tensor | NumericArray,
   options: BatchesOptions = {},
 ): Batches {
-  const { batchSize = 32, shuffle = false, seed = 0 } = options;
+  const { batchSize = 32, shuffle = false, seed } = options;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
     throw new RangeError(
       `Cannot make batches as 'batchSize' must be a positive integer: current value is ${batchSize}`,
@@ -220,6 +220,40 @@ function _unpack(batch: Batch, owned: boolean): _LoopBatch {
 export function _epochBatches(
   source: DataSource,
   epoch: number,
+  seed = 0,
+  skip = 0,
+): Iterator<_LoopBatch> | AsyncIterator<_LoopBatch> {
+  const it = _epochIterator(source, epoch, seed, skip);
+  if (skip === 0 || _isBatches(source)) return it;
+  // other sources: read and drop the batches before the resume point
+  let skipped = 0;
+  const drop = (b: _LoopBatch): void => {
+    if (b.owned) {
+      for (const t of [...(Array.isArray(b.input) ? b.input : [b.input]), b.target]) t.dispose();
+    }
+  };
+  return {
+    next(): IteratorResult<_LoopBatch> | Promise<IteratorResult<_LoopBatch>> {
+      if (skipped >= skip) return it.next();
+      const step = async (): Promise<IteratorResult<_LoopBatch>> => {
+        while (skipped < skip) {
+          const r = await it.next();
+          if (r.done) return r;
+          drop(r.value);
+          skipped++;
+        }
+        return await it.next();
+      };
+      return step();
+    },
+  } as AsyncIterator<_LoopBatch>;
+}
+
+function _epochIterator(
+  source: DataSource,
+  epoch: number,
+  seed: number,
+  skip: number,
 ): Iterator<_LoopBatch> | AsyncIterator<_LoopBatch> {
   if (source === null || (typeof source !== "object" && typeof source !== "function")) {
     throw new TypeError(
@@ -227,7 +261,7 @@ export function _epochBatches(
         `(async) iterable of [x, y]: current value is ${String(source)}`,
     );
   }
-  if (_isBatches(source)) return _batchesIterator(source, epoch);
+  if (_isBatches(source)) return _batchesIterator(source, epoch, source.seed ?? seed, skip);
   if (_isDataset(source)) return _datasetIterator(source);
   if (Symbol.iterator in source) {
     const it = (source as Iterable<Batch>)[Symbol.iterator]();
@@ -257,9 +291,14 @@ export function _epochBatches(
   );
 }
 
-function _batchesIterator(b: Batches, epoch: number): Iterator<_LoopBatch> {
-  const order = b.shuffle ? _permutation(b.nSamples, b.seed, epoch) : _identity(b.nSamples);
-  let start = 0;
+function _batchesIterator(
+  b: Batches,
+  epoch: number,
+  seed: number,
+  skip: number,
+): Iterator<_LoopBatch> {
+  const order = b.shuffle ? _permutation(b.nSamples, seed, epoch) : _identity(b.nSamples);
+  let start = Math.min(b.nSamples, skip * b.batchSize);
   return {
     next(): IteratorResult<_LoopBatch> {
       if (start >= b.nSamples) return { done: true, value: undefined };

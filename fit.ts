@@ -22,6 +22,8 @@ import { type CallbackSet, handle, handleSync, prepareCallbacks } from "./handle
 import { _forward, _params, _regularization, type Learner } from "./learner.ts";
 import { type LearningRate, perGroup, resolveLr } from "./optim/hypers.ts";
 import { optimizerStep, type Param } from "./optim/optimizer.ts";
+import { loadSnapshot } from "./snapshot.ts";
+import { _mixSeed } from "./_rng.ts";
 import {
   beginBatch,
   beginEpoch,
@@ -48,6 +50,19 @@ export interface FitOptions {
    * so the device is never stalled per batch. @default {8}
    */
   readonly lossReadEvery?: number;
+  /**
+   * The run's seed: shuffling (for `batches()` without a seed of their own), dropout
+   * masks of a LayersModel's Dropout layers and callbacks' draws (mixUp) derive from it
+   * and the counters, so runs repeat and resume exactly. @default {0}
+   */
+  readonly seed?: number;
+  /**
+   * Continue a run: a snapshot directory (see `snapshot` and `snapshotEvery`) or a state
+   * (from `fork`). Training goes on from the batch after the one the state was taken at,
+   * mid-epoch included; onTrainBegin does not run again (callbacks carry on with their
+   * memory), and `epochs` is the run's total. `lr`/`wd` given here replace the state's.
+   */
+  readonly resume?: string | TrainState;
 }
 
 /** What a fit returns. */
@@ -121,20 +136,47 @@ export async function fit(
   }
   const baseNames = ["validLoss", ...learn.metrics.map((m) => m.name)];
   const loop = new _Loop(learn, set, params, lossReadEvery);
-  let s = initialState({
-    nEpochs: epochs,
-    hypers,
-    loss: learn.loss,
-    metricNames: baseNames.slice(1),
-    ...(nBatches === undefined ? {} : { nBatches }),
-  });
+  let s: TrainState;
+  const resuming = options.resume !== undefined;
+  if (resuming) {
+    const from = typeof options.resume === "string"
+      ? await loadSnapshot(learn, options.resume)
+      : options.resume as TrainState;
+    if (from.hypers.length !== nGroups) {
+      throw new RangeError(
+        `Cannot resume as the state has ${from.hypers.length} layer groups and the learner ${nGroups}`,
+      );
+    }
+    s = {
+      ...from,
+      nEpochs: epochs,
+      nBatches: nBatches ?? from.nBatches,
+      hypers: options.lr !== undefined || options.wd !== undefined
+        ? from.hypers.map((h, i) => ({ ...h, lr: hypers[i]!.lr, wd: hypers[i]!.wd }))
+        : from.hypers,
+      loss: from.loss ?? learn.loss,
+      error: undefined,
+    };
+  } else {
+    s = initialState({
+      nEpochs: epochs,
+      hypers,
+      loss: learn.loss,
+      metricNames: baseNames.slice(1),
+      seed: options.seed ?? 0,
+      ...(nBatches === undefined ? {} : { nBatches }),
+    });
+  }
   let failed = false;
   let error: unknown;
   try {
-    s = await loop.run(s, "onTrainBegin");
-    for (let epoch = 0; epoch < epochs && !s.stopTraining; epoch++) {
-      s = await loop.run(beginEpoch(s, epoch), "onEpochBegin");
-      s = await loop.trainEpoch(s, train, epoch);
+    if (!resuming) s = await loop.run(s, "onTrainBegin");
+    const first = s.epoch;
+    const skip = resuming ? s.numBatch : 0;
+    for (let epoch = first; epoch < epochs && !s.stopTraining; epoch++) {
+      const midEpoch = epoch === first && skip > 0;
+      s = midEpoch ? { ...s, train: true } : await loop.run(beginEpoch(s, epoch), "onEpochBegin");
+      s = await loop.trainEpoch(s, train, epoch, midEpoch ? skip : 0);
       let values: readonly number[] = baseNames.map(() => NaN);
       if (!s.skipValidate && learn.data.valid !== undefined) {
         [s, values] = await loop.validate(s, learn.data.valid, epoch);
@@ -198,7 +240,15 @@ class _Loop {
   /** A read in flight: the stacked losses and their data. */
   #reading: { tensor: Tensor; data: Promise<ArrayLike<number>> } | undefined;
 
+  /** The model's Dropout layers: their masks are seeded per batch from the state. */
+  readonly #dropouts: { seed?: number }[];
+
   constructor(learn: Learner, set: CallbackSet, params: readonly Param[], readEvery: number) {
+    this.#dropouts = learn.model instanceof tf.LayersModel
+      ? learn.model.layers.filter((l) => /Dropout/.test(l.getClassName()) && "seed" in l) as {
+        seed?: number;
+      }[]
+      : [];
     this.#learn = learn;
     this.#set = set;
     this.#params = params;
@@ -251,9 +301,14 @@ class _Loop {
     }
   }
 
-  async trainEpoch(s: TrainState, source: DataSource, epoch: number): Promise<TrainState> {
-    const it = _epochBatches(source, epoch);
-    let seen = 0;
+  async trainEpoch(
+    s: TrainState,
+    source: DataSource,
+    epoch: number,
+    skip: number,
+  ): Promise<TrainState> {
+    const it = _epochBatches(source, epoch, s.seed, skip);
+    let seen = skip;
     try {
       for (;;) {
         const r = it.next();
@@ -277,6 +332,9 @@ class _Loop {
   async #trainBatch(s: TrainState, batch: _LoopBatch): Promise<TrainState> {
     this.#startBatch(batch);
     s = await this.#event(beginBatch(s, batch.input, batch.target, true), "onBatchBegin");
+    for (let i = 0; i < this.#dropouts.length; i++) {
+      this.#dropouts[i]!.seed = _mixSeed(_mixSeed(s.seed, s.iteration), i);
+    }
     const learn = this.#learn;
     const set = this.#set;
     const ctx = this.#ctx;
@@ -420,7 +478,7 @@ class _Loop {
     const metrics = learn.metrics;
     let sums: Tensor | undefined;
     let count = 0;
-    const it = _epochBatches(source, epoch);
+    const it = _epochBatches(source, epoch, s.seed, 0);
     try {
       for (;;) {
         const r = it.next();

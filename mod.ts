@@ -62,6 +62,29 @@ export {
 } from "./learner.ts";
 export { fit, type FitOptions, type FitResult } from "./fit.ts";
 export * from "./backend.ts";
+export * from "./search_space.ts";
+export * from "./journal.ts";
+export {
+  parseShard,
+  type Shard,
+  sweep,
+  type SweepOptions,
+  type SweepResult,
+  type TrialContext,
+  type TrialFunction,
+  type TrialModule,
+  type TrialResult,
+} from "./sweep.ts";
+export * from "./sweep_report.ts";
+export {
+  type Fork,
+  fork,
+  loadSnapshot,
+  snapshot,
+  SNAPSHOT_VERSION,
+  type SnapshotManifest,
+  type SnapshotOptions,
+} from "./snapshot.ts";
 export * from "./wasm_kernels.ts";
 export * from "./schedules/mod.ts";
 export * from "./optim/mod.ts";

@@ -100,6 +100,12 @@ export interface TrainState {
   readonly memory: Readonly<Record<string, unknown>>;
   /** In onTrainEnd: the error that ended training, or undefined. */
   readonly error: unknown;
+  /**
+   * The run's random seed. Every random draw of the loop and of callbacks (shuffling,
+   * dropout masks, mixUp) is a pure function of it and the counters, so a run resumed
+   * from a snapshot draws exactly what the uninterrupted run would have.
+   */
+  readonly seed: number;
 }
 
 /** What {@linkcode initialState} needs. */
@@ -116,6 +122,8 @@ export interface InitialStateOptions {
   readonly nBatches?: number;
   /** Callback memory to start from. @default {{}} */
   readonly memory?: Readonly<Record<string, unknown>>;
+  /** The run's random seed. @default {0} */
+  readonly seed?: number;
 }
 
 /**
@@ -164,6 +172,7 @@ export function initialState(options: InitialStateOptions): TrainState {
     skipValidate: false,
     memory: options.memory ?? {},
     error: undefined,
+    seed: options.seed ?? 0,
   };
 }
 

@@ -8,7 +8,7 @@ import type { Input, LossFn, Scalar, Tensor } from "../types.ts";
 export interface MixUpOptions {
   /** Beta(alpha, alpha) draws the mixing weight. @default {0.4} */
   readonly alpha?: number;
-  /** Seed of the draws and pairings (per iteration, so a run replays exactly). @default {0} */
+  /** Seed of the draws and pairings (per iteration, so a run replays exactly). @default {the fit's seed} */
   readonly seed?: number;
 }
 
@@ -66,7 +66,7 @@ function _isMixUpLoss(loss: LossFn): loss is MixUpLoss {
  * ```
  */
 export function mixUp(options: MixUpOptions = {}): Callback {
-  const { alpha = 0.4, seed = 0 } = options;
+  const { alpha = 0.4 } = options;
   if (!(alpha > 0 && Number.isFinite(alpha))) {
     throw new RangeError(
       `Cannot create mixUp as 'alpha' must be a positive number: current value is ${alpha}`,
@@ -80,6 +80,7 @@ export function mixUp(options: MixUpOptions = {}): Callback {
       if (!s.train) return;
       const target = s.lastTarget!;
       const n = target.shape[0]!;
+      const seed = options.seed ?? s.seed;
       const rand = _mulberry32(_mixSeed(seed, s.iteration));
       const draw = _beta(rand, alpha, alpha);
       const lambda = Math.max(draw, 1 - draw);
@@ -93,7 +94,14 @@ export function mixUp(options: MixUpOptions = {}): Callback {
         return [mixed, tf.stack([target, tf.gather(target, idx)])] as const;
       });
       MIXED.set(packed, lambda);
-      return { lastInput: input, lastTarget: packed, memory: { lambda } };
+      // a resumed run did not run onTrainBegin: wrap the loss here if it is not yet
+      const loss = _isMixUpLoss(s.loss) ? undefined : _wrap(s.loss);
+      return {
+        lastInput: input,
+        lastTarget: packed,
+        memory: { lambda },
+        ...(loss ? { loss } : {}),
+      };
     },
     onTrainEnd: (s: TrainState): StateUpdate | void =>
       _isMixUpLoss(s.loss) ? { loss: s.loss.inner } : undefined,

@@ -34,4 +34,8 @@ export * from "./mix_up.ts";
 export * from "./accumulate_gradients.ts";
 export * from "./time_limit.ts";
 export * from "./dry_run.ts";
+export * from "./snapshot_every.ts";
+export { type MedianPruner, medianPruner, type MedianPrunerOptions } from "./median_pruner.ts";
+export { type AshaPruner, ashaPruner, type AshaPrunerOptions } from "./asha_pruner.ts";
+export * from "./pruner_callback.ts";
 export type { Mode } from "./_tracker.ts";

@@ -1,0 +1,100 @@
+import type { Callback, StateUpdate } from "../callback.ts";
+import { snapshot } from "../snapshot.ts";
+import type { TrainState } from "../state.ts";
+import { _memoryOf } from "./_tracker.ts";
+
+/** Options of {@linkcode snapshotEvery}: one of `batches`, `epochs`, `seconds`, and `dir`. */
+export interface SnapshotEveryOptions {
+  /** Where to write (each snapshot replaces the last, atomically). */
+  readonly dir: string;
+  /** Every this many training batches. */
+  readonly batches?: number;
+  /** Every this many epochs (at the epoch's end). */
+  readonly epochs?: number;
+  /** At the end of the first training batch after this many seconds since the last. */
+  readonly seconds?: number;
+  /** The clock, in milliseconds. @default {performance.now} */
+  readonly now?: () => number;
+}
+
+/** The memory of {@linkcode snapshotEvery}. */
+export interface SnapshotEveryMemory {
+  /** Iteration (batches done) of the last snapshot, or -1. */
+  readonly lastIteration: number;
+  /** Snapshots written. */
+  readonly written: number;
+}
+
+/**
+ * Writes a snapshot during training, every `batches` training batches, every `epochs`
+ * epochs or every `seconds`, so that a run killed at any point resumes with
+ * `fit(learn, epochs, { resume: dir })` from the last one, bit for bit on the cpu
+ * backend. It runs after every other callback (order 10,000) and reads each batch's loss
+ * (`needsLoss`) so the state it saves is complete. Gradients being accumulated across
+ * batches (accumulateGradients) are not saved: snapshot at a step boundary.
+ *
+ * @param options Directory and frequency.
+ * @returns The callback.
+ * @throws {RangeError} If not exactly one of batches, epochs, seconds is a positive number.
+ *
+ * @example
+ * ```ts
+ * import { snapshotEvery } from "@fitloop/fitloop/callbacks";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(snapshotEvery({ dir: "runs/snap", batches: 100 }).name, "snapshotEvery");
+ * ```
+ */
+export function snapshotEvery(options: SnapshotEveryOptions): Callback {
+  const given = (["batches", "epochs", "seconds"] as const).filter((k) => options[k] !== undefined);
+  if (given.length !== 1 || !(options[given[0]!]! > 0)) {
+    throw new RangeError(
+      `Cannot create snapshotEvery as exactly one of 'batches', 'epochs', 'seconds' must be a positive number: ` +
+        `current values are ${options.batches}, ${options.epochs} and ${options.seconds}`,
+    );
+  }
+  const name = "snapshotEvery";
+  const now = options.now ?? (() => performance.now());
+  const initial: SnapshotEveryMemory = { lastIteration: -1, written: 0 };
+  let lastTime = now();
+  const write = async (
+    s: TrainState,
+    ctx: Parameters<NonNullable<Callback["onBatchEnd"]>>[1],
+    inBatch: boolean,
+  ) => {
+    const m = _memoryOf(s, name, initial);
+    const memory: SnapshotEveryMemory = {
+      lastIteration: s.iteration + (inBatch ? 1 : 0),
+      written: m.written + 1,
+    };
+    if (ctx.learner) {
+      // the snapshot holds this callback's memory as it will be after this write
+      await snapshot(ctx.learner, { ...s, memory: { ...s.memory, [name]: memory } }, {
+        dir: options.dir,
+        inBatch,
+      });
+    }
+    lastTime = now();
+    return { memory };
+  };
+  return {
+    name,
+    order: 10_000,
+    needsLoss: options.epochs === undefined,
+    onTrainBegin: (): StateUpdate => {
+      lastTime = now();
+      return { memory: initial };
+    },
+    async onBatchEnd(s, ctx): Promise<StateUpdate | void> {
+      if (!s.train || options.epochs !== undefined) return;
+      const due = options.batches !== undefined
+        ? (s.iteration + 1) % options.batches === 0
+        : now() - lastTime >= options.seconds! * 1000;
+      if (due) return await write(s, ctx, true);
+    },
+    async onEpochEnd(s, ctx): Promise<StateUpdate | void> {
+      if (options.epochs !== undefined && (s.epoch + 1) % options.epochs === 0) {
+        return await write(s, ctx, false);
+      }
+    },
+  };
+}
