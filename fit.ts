@@ -12,6 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { setImmediate } from "node:timers";
 import "./_env.ts";
 import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
 import type { Callback, FitContext } from "./callback.ts";
@@ -404,13 +405,14 @@ class _Loop {
   /**
    * On the cpu and WASM backends every await of the loop resolves at once, so without a
    * pause the event loop would not run (no signal handler, timer or I/O callback) for a
-   * whole fit. Every 100 ms the loop yields one macrotask: Ctrl-C handlers and timers
-   * run within a batch or so, at a cost below 1%.
+   * whole fit. Every 100 ms the loop yields to the event loop once (`setImmediate`, about
+   * 8 µs here; `setTimeout(0)` costs 2 ms): Ctrl-C handlers and timers run within a
+   * batch or so, at no measurable cost.
    */
   async #breathe(): Promise<void> {
     const now = performance.now();
     if (now - this.#lastYield < 100) return;
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise((resolve) => setImmediate(resolve));
     this.#lastYield = performance.now();
   }
 

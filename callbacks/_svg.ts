@@ -83,7 +83,10 @@ function _extent(values: number[], log: boolean): [number, number] {
     if (log) [lo, hi] = [lo / 2, hi * 2];
     else [lo, hi] = [lo - (Math.abs(lo) || 1) * 0.1, hi + (Math.abs(hi) || 1) * 0.1];
   }
-  return [lo, hi];
+  // a little room so that points on the edges are not cut by the frame
+  if (log) return [lo / (hi / lo) ** 0.03, hi * (hi / lo) ** 0.03];
+  const pad = (hi - lo) * 0.03;
+  return [lo - pad, hi + pad];
 }
 
 function _panel(p: _Panel, ox: number, oy: number): string {

@@ -29,6 +29,8 @@ export interface LrFinderMemory {
   readonly lrs: Log<number>;
   /** Smoothed loss after each batch run. */
   readonly losses: Log<number>;
+  /** Each layer group's lr relative to the last group's, kept through the test. */
+  readonly ratios: readonly number[];
 }
 
 /**
@@ -69,17 +71,27 @@ export function lrFinder(options: LrFinderOptions = {}): Callback {
     );
   }
   const name = "lrFinder";
-  const initial: LrFinderMemory = { best: Infinity, lrs: emptyLog(), losses: emptyLog() };
+  const initial: LrFinderMemory = {
+    best: Infinity,
+    lrs: emptyLog(),
+    losses: emptyLog(),
+    ratios: [],
+  };
   const ratio = endLr / startLr;
   return {
     name,
     needsLoss: true,
     setsHypers: { onBatchBegin: ["lr"] },
-    onTrainBegin: (): StateUpdate => ({ skipValidate: true, memory: initial }),
+    onTrainBegin(s: TrainState): StateUpdate {
+      const last = s.hypers[s.hypers.length - 1]?.lr ?? 1;
+      const ratios = s.hypers.map((h) => (last > 0 ? h.lr / last : 1));
+      return { skipValidate: true, memory: { ...initial, ratios } };
+    },
     onBatchBegin(s: TrainState): StateUpdate | void {
       if (!s.train) return;
       const lr = startLr * ratio ** (s.iteration / numIt);
-      return { hypers: s.hypers.map((h) => ({ ...h, lr })) };
+      const ratios = _memoryOf(s, name, initial).ratios;
+      return { hypers: s.hypers.map((h, i) => ({ ...h, lr: lr * (ratios[i] ?? 1) })) };
     },
     onBatchEnd(s: TrainState): StateUpdate | void {
       if (!s.train) return;
@@ -87,6 +99,7 @@ export function lrFinder(options: LrFinderOptions = {}): Callback {
       const loss = s.smoothLoss;
       const best = s.iteration === 0 || loss < m.best ? loss : m.best;
       const memory: LrFinderMemory = {
+        ...m,
         best,
         lrs: appendLog(m.lrs, s.hypers[s.hypers.length - 1]!.lr),
         losses: appendLog(m.losses, loss),
@@ -203,8 +216,12 @@ function _valley(losses: readonly number[]): number {
   return Math.min(n - 1, Math.max(0, maxStart + Math.trunc(sections) + Math.trunc(sections / 2)));
 }
 
-/** Options of {@linkcode lrFind}: those of `fit` (its `lr` is ignored), plus the range test's. */
-export interface LrFindOptions extends Omit<FitOptions, "lr">, LrFinderOptions {}
+/**
+ * Options of {@linkcode lrFind}: those of `fit` plus the range test's. The range test sets
+ * the learning rate itself, so `lr` only sets the layer groups' ratios when it is an
+ * array or an `lrRange` (each group's lr is then scaled by the same factor).
+ */
+export interface LrFindOptions extends FitOptions, LrFinderOptions {}
 
 /** What {@linkcode lrFind} returns. */
 export interface LrFindResult {

@@ -106,3 +106,16 @@ Deno.test("lrFind() on a fresh learner leaves no optimizer state and no tensors 
   disposeBatches(train);
   model.dispose();
 });
+
+Deno.test("lrFinder() keeps the ratios between layer groups' learning rates", async () => {
+  const h = (lr: number) => ({ lr, mom: 0.9, sqrMom: 0.99, eps: 1e-7, wd: 0 });
+  const run = await dryRun([lrFinder({ startLr: 1e-4, endLr: 1, numIt: 4 })], {
+    epochs: 1,
+    batchesPerEpoch: 4,
+    hypers: [h(0.01), h(0.1)],
+  });
+  assertEquals(run.hypers.length, 4);
+  run.hypers.forEach((g) => assertAlmostEquals(g[0]!.lr / g[1]!.lr, 0.1, 1e-12));
+  assertAlmostEquals(run.hypers[0]![1]!.lr, 1e-4, 1e-15);
+  assertAlmostEquals(run.history.lrs[2]!, 1e-2, 1e-14);
+});
