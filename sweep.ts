@@ -243,16 +243,16 @@ export async function sweep<S extends SearchSpace>(options: SweepOptions<S>): Pr
         return Promise.resolve(snapshot);
       },
     };
+    const setup: _TrialSetup = {
+      params: t.params,
+      channel,
+      monitor,
+      direction,
+      pruner: options.pruner,
+    };
     const outcome = typeof options.trial === "function"
-      ? await _inProcess(
-        options.trial as TrialFunction<unknown>,
-        t.params,
-        channel,
-        monitor,
-        direction,
-        options.pruner,
-      )
-      : await _inWorker(options.trial, t.params, channel, monitor, direction, options.pruner);
+      ? await _inProcess(options.trial as TrialFunction<unknown>, setup)
+      : await _inWorker(options.trial, setup);
     const last = epochs.length ? epochs[epochs.length - 1]?.[monitor] : undefined;
     const status: TrialStatus = outcome.status === "failed"
       ? "failed"
@@ -291,14 +291,17 @@ export async function sweep<S extends SearchSpace>(options: SweepOptions<S>): Pr
   return { trials, best, direction, resumed, ran: todo.length };
 }
 
-async function _inProcess(
-  trial: TrialFunction<unknown>,
-  params: Readonly<Record<string, unknown>>,
-  channel: TrialChannel,
-  monitor: string,
-  direction: Direction,
-  pruner: Pruner | undefined,
-): Promise<Outcome> {
+/** What a trial runs with, whichever way it runs. */
+interface _TrialSetup {
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly channel: TrialChannel;
+  readonly monitor: string;
+  readonly direction: Direction;
+  readonly pruner: Pruner | undefined;
+}
+
+async function _inProcess(trial: TrialFunction<unknown>, setup: _TrialSetup): Promise<Outcome> {
+  const { params, channel, monitor, direction, pruner } = setup;
   const callbacks = [trialCallback({ channel, monitor, direction, ...(pruner ? { pruner } : {}) })];
   try {
     const out = await trial(params, { trialId: channel.trialId, callbacks });
@@ -314,14 +317,8 @@ export type _WorkerMessage =
   | { type: "done"; objective: number }
   | { type: "failed"; error: string };
 
-function _inWorker(
-  trial: TrialModule,
-  params: Readonly<Record<string, unknown>>,
-  channel: TrialChannel,
-  monitor: string,
-  direction: Direction,
-  pruner: Pruner | undefined,
-): Promise<Outcome> {
+function _inWorker(trial: TrialModule, setup: _TrialSetup): Promise<Outcome> {
+  const { params, channel, monitor, direction, pruner } = setup;
   return new Promise((resolve) => {
     const worker = new Worker(new URL("./_sweep_worker.ts", import.meta.url).href, {
       type: "module",

@@ -98,6 +98,30 @@ interface ConvAttrs {
   dilations?: number | number[];
 }
 
+/**
+ * Padding for a filter gradient computed as a convolution of the input with the output
+ * gradient: the forward padding on top/left, and on bottom/right as much as makes the
+ * result at least filter-sized (it is cropped to the filter afterwards).
+ */
+function _filterGradPads(
+  c: tf.backend_util.Conv2DInfo,
+): { top: number; bottom: number; left: number; right: number } {
+  const { top, left } = c.padInfo;
+  const span = (f: number, d: number, o: number, s: number) => (f - 1) * d + (o - 1) * s + 1;
+  return {
+    top,
+    left,
+    bottom: Math.max(
+      0,
+      span(c.filterHeight, c.dilationHeight, c.outHeight, c.strideHeight) - c.inHeight - top,
+    ),
+    right: Math.max(
+      0,
+      span(c.filterWidth, c.dilationWidth, c.outWidth, c.strideWidth) - c.inWidth - left,
+    ),
+  };
+}
+
 function conv2DBackpropFilter(
   { inputs, attrs, backend }: {
     inputs: tf.NamedTensorInfoMap;
@@ -119,16 +143,8 @@ function conv2DBackpropFilter(
     "channelsLast",
   );
   return _withScratch(backend, (k) => {
-    const { top, left } = c.padInfo;
+    const { top, bottom, left, right } = _filterGradPads(c);
     const [fh, fw] = [c.filterHeight, c.filterWidth];
-    const bottom = Math.max(
-      0,
-      (fh - 1) * c.dilationHeight + (c.outHeight - 1) * c.strideHeight + 1 - c.inHeight - top,
-    );
-    const right = Math.max(
-      0,
-      (fw - 1) * c.dilationWidth + (c.outWidth - 1) * c.strideWidth + 1 - c.inWidth - left,
-    );
     const xT = k.run("Transpose", { x }, { perm: [3, 1, 2, 0] }); // [Ci, H, W, N]
     const dyT = k.run("Transpose", { x: dy }, { perm: [1, 2, 0, 3] }); // [OH, OW, N, Co]
     const conv = k.run("Conv2D", { x: xT, filter: dyT }, {
@@ -165,13 +181,8 @@ function depthwiseBackpropFilter(
   const m = a.filterShape[3]!;
   const [oh, ow] = [c.outHeight, c.outWidth];
   return _withScratch(backend, (k) => {
-    const { top, left } = c.padInfo;
+    const { top, bottom, left, right } = _filterGradPads(c);
     const [fh, fw] = [c.filterHeight, c.filterWidth];
-    const bottom = Math.max(
-      0,
-      (fh - 1) * c.dilationHeight + (oh - 1) * c.strideHeight + 1 - h - top,
-    );
-    const right = Math.max(0, (fw - 1) * c.dilationWidth + (ow - 1) * c.strideWidth + 1 - w - left);
     // input channel (c, n) holds x[n, :, :, c]
     const xT = k.run("Transpose", { x }, { perm: [1, 2, 3, 0] }); // [H, W, C, N]
     const z = k.run("Reshape", { x: xT }, { shape: [1, h, w, ch * n] });

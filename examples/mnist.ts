@@ -115,21 +115,21 @@ export function parseFlags(args: readonly string[]): MnistOptions | string {
   };
 }
 
-/** The demo's CNN: conv 3x3x16, pool, conv 3x3x32, pool, dense 10. */
-export function mnistCnn(seed = 0): tf.LayersModel {
+/** The demo's CNN: conv 3x3 x`filters`, pool, conv 3x3 x`2 * filters`, pool, dense 10. */
+export function mnistCnn(seed = 0, filters = 16): tf.LayersModel {
   const init = (s: number) => tf.initializers.heNormal({ seed: seed * 10 + s });
   return tf.sequential({
     layers: [
       tf.layers.conv2d({
         inputShape: [28, 28, 1],
-        filters: 16,
+        filters,
         kernelSize: 3,
         activation: "relu",
         kernelInitializer: init(1),
       }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.conv2d({
-        filters: 32,
+        filters: 2 * filters,
         kernelSize: 3,
         activation: "relu",
         kernelInitializer: init(2),

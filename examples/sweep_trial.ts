@@ -1,6 +1,5 @@
 // One trial of examples/sweep.ts, run in its own Worker: a small CNN on a slice of the
 // MNIST digits, one-cycle training with the sweep's callbacks (reporting and pruning).
-import * as tf from "@tensorflow/tfjs";
 import {
   accuracy,
   batches,
@@ -11,6 +10,7 @@ import {
   useBackend,
 } from "../mod.ts";
 import type { TrialContext, TrialResult } from "../mod.ts";
+import { mnistCnn } from "./mnist.ts";
 import { loadMnist } from "./mnist_data.ts";
 
 /** The parameters examples/sweep.ts searches. */
@@ -35,21 +35,7 @@ export async function trial(p: SweepParams, ctx: TrialContext): Promise<TrialRes
     batchSize: 500,
     xShape: [data.valid.count, 28, 28, 1],
   });
-  const model = tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters: p.filters,
-        kernelSize: 3,
-        activation: "relu",
-      }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 2 * p.filters, kernelSize: 3, activation: "relu" }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 10 }),
-    ],
-  });
+  const model = mnistCnn(1, p.filters);
   const learn = learner({
     model,
     data: { train, valid },

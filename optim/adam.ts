@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Hypers } from "../state.ts";
 import type { Tensor } from "../types.ts";
 import type { Optimizer, ParamUpdate } from "./optimizer.ts";
+import { _moments } from "./_moments.ts";
 
 /** Options of {@linkcode adam}. */
 export interface AdamOptions {
@@ -45,8 +46,7 @@ export function adam(options: AdamOptions = {}): Optimizer {
       h: Hypers,
       step: number,
     ): ParamUpdate {
-      const m = tf.add(tf.mul(slots[0]!, h.mom), tf.mul(grad, 1 - h.mom));
-      const v = tf.add(tf.mul(slots[1]!, h.sqrMom), tf.mul(tf.square(grad), 1 - h.sqrMom));
+      const [m, v] = _moments(grad, slots, h);
       // lr * mHat / (sqrt(vHat) + eps), with both bias corrections folded into two
       // scalars: lr * sqrt(c2) / c1 * m / (sqrt(v) + eps * sqrt(c2)); 3 fewer tensor ops.
       const c1 = 1 - h.mom ** step;

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Hypers } from "../state.ts";
 import type { Tensor } from "../types.ts";
 import type { Optimizer, ParamUpdate } from "./optimizer.ts";
+import { _moments } from "./_moments.ts";
 
 /** Options of {@linkcode lamb}. */
 export interface LambOptions {
@@ -41,8 +42,7 @@ export function lamb(options: LambOptions = {}): Optimizer {
       h: Hypers,
       step: number,
     ): ParamUpdate {
-      const m = tf.add(tf.mul(slots[0]!, h.mom), tf.mul(grad, 1 - h.mom));
-      const v = tf.add(tf.mul(slots[1]!, h.sqrMom), tf.mul(tf.square(grad), 1 - h.sqrMom));
+      const [m, v] = _moments(grad, slots, h);
       const mHat = tf.div(m, 1 - h.mom ** step);
       const vHat = tf.div(v, 1 - h.sqrMom ** step);
       const s = tf.div(mHat, tf.add(tf.sqrt(vHat), h.eps));

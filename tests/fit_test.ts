@@ -7,7 +7,7 @@ import {
   assertRejects,
   assertStrictEquals,
 } from "@std/assert";
-import type { Callback, EventName } from "../callback.ts";
+import { type Callback, EVENTS } from "../callback.ts";
 import { batches } from "../data.ts";
 import { fit } from "../fit.ts";
 import { disposeLearner, learner } from "../learner.ts";
@@ -25,19 +25,6 @@ function twoBatches(): { x: tf.Tensor; y: tf.Tensor; dispose(): void } {
   const y = tf.tensor1d([2, 2, 2, 2]);
   return { x, y, dispose: () => tf.dispose([x, y]) };
 }
-
-const EVENTS: EventName[] = [
-  "onTrainBegin",
-  "onEpochBegin",
-  "onBatchBegin",
-  "onLossBegin",
-  "onBackwardBegin",
-  "onBackwardEnd",
-  "onStepEnd",
-  "onBatchEnd",
-  "onEpochEnd",
-  "onTrainEnd",
-];
 
 function tracer(into: string[]): Callback {
   const cb: Record<string, unknown> = { name: "tracer" };
