@@ -1,10 +1,14 @@
-// The Worker in which a sweep runs one module trial: its own isolate, so its own tfjs.
-// It imports the trial module, runs the trial with the sweep's callback (which reports
-// each epoch to the executor and prunes through it) and posts the outcome.
+// Where a sweep runs one module trial, isolated from the sweep and from other trials:
+// either as a Deno Worker (its own isolate, so its own tfjs) or, with
+// `isolation: "process"`, as a child process (which also survives out-of-memory: V8 ends
+// the whole process when any of its isolates runs out of heap). It imports the trial
+// module, runs the trial with the sweep's callback (which reports each epoch to the
+// executor and prunes through it) and sends the outcome back.
 import { trialCallback, type TrialReports } from "./callbacks/pruner_callback.ts";
-import { _objective, type TrialResult } from "./sweep.ts";
+import { _objective, _PROCESS_PREFIX, type TrialResult } from "./sweep.ts";
 
-interface RunMessage {
+/** The message that starts a trial. */
+export interface _RunMessage {
   type: "run";
   trialId: number;
   module: string;
@@ -15,19 +19,14 @@ interface RunMessage {
   pruner?: Parameters<typeof trialCallback>[0]["pruner"];
 }
 
-const scope = globalThis as unknown as {
-  onmessage: ((e: MessageEvent) => void) | null;
-  postMessage(message: unknown): void;
-};
 const waiting = new Map<number, (reports: TrialReports) => void>();
 
-scope.onmessage = async (e: MessageEvent) => {
-  const msg = e.data as RunMessage | { type: "reports"; epoch: number; reports: TrialReports };
-  if (msg.type === "reports") {
-    waiting.get(msg.epoch)?.(msg.reports);
-    waiting.delete(msg.epoch);
-    return;
-  }
+function _onReports(epoch: number, reports: TrialReports): void {
+  waiting.get(epoch)?.(reports);
+  waiting.delete(epoch);
+}
+
+async function _run(msg: _RunMessage, send: (message: unknown) => void): Promise<void> {
   try {
     const mod = await import(msg.module) as Record<string, unknown>;
     const fn = mod[msg.exportName];
@@ -43,7 +42,7 @@ scope.onmessage = async (e: MessageEvent) => {
       ): Promise<TrialReports> {
         return new Promise((resolve) => {
           waiting.set(epoch, resolve);
-          scope.postMessage({ type: "epoch", epoch, metrics, value });
+          send({ type: "epoch", epoch, metrics, value });
         });
       },
     };
@@ -59,11 +58,49 @@ scope.onmessage = async (e: MessageEvent) => {
       trialId: msg.trialId,
       callbacks,
     });
-    scope.postMessage({ type: "done", objective: _objective(out, msg.monitor) });
+    send({ type: "done", objective: _objective(out, msg.monitor) });
   } catch (error) {
-    scope.postMessage({
+    send({
       type: "failed",
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
   }
-};
+}
+
+// A Worker's entry module also has import.meta.main set: look for a worker first.
+if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined") {
+  const scope = globalThis as unknown as {
+    onmessage: ((e: MessageEvent) => void) | null;
+    postMessage(message: unknown): void;
+  };
+  scope.onmessage = (e: MessageEvent) => {
+    const msg = e.data as _RunMessage | { type: "reports"; epoch: number; reports: TrialReports };
+    if (msg.type === "reports") _onReports(msg.epoch, msg.reports);
+    else void _run(msg, (m) => scope.postMessage(m));
+  };
+} else if (import.meta.main) {
+  // a child process: JSON lines on standard input and (prefixed) on standard output
+  const encoder = new TextEncoder();
+  const send = (message: unknown) =>
+    void Deno.stdout.writeSync(encoder.encode(`${_PROCESS_PREFIX}${JSON.stringify(message)}\n`));
+  const decoder = new TextDecoder();
+  let buffered = "";
+  let running: Promise<void> | undefined;
+  for await (const chunk of Deno.stdin.readable) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line.trim()) continue;
+      const msg = JSON.parse(line) as _RunMessage | {
+        type: "reports";
+        epoch: number;
+        reports: [number, number[]][];
+      };
+      if (msg.type === "run") running = _run(msg, send).then(() => Deno.exit(0));
+      else _onReports(msg.epoch, new Map(msg.reports));
+    }
+  }
+  await running;
+}

@@ -79,6 +79,19 @@ export interface SweepOptions<S extends SearchSpace> {
   readonly shard?: Shard | string;
   /** Called after each trial ends, with its record. */
   readonly onTrial?: (record: TrialRecord) => void;
+  /**
+   * How a module trial is isolated: a Deno Worker, or a child process. A trial that
+   * throws or crashes its Worker is marked failed either way; one that runs out of memory
+   * ends the whole Deno process when it runs in a Worker (V8 aborts on any isolate's
+   * out-of-memory), so use "process" when trials may. @default {"worker"}
+   */
+  readonly isolation?: "worker" | "process";
+  /**
+   * Extra `deno run` flags for child processes (permissions granted to this process are
+   * passed on; add `--import-map=…` or `--config=…` if the trial needs them).
+   * @default {[]}
+   */
+  readonly processFlags?: readonly string[];
 }
 
 /** What {@linkcode sweep} returns. */
@@ -252,6 +265,8 @@ export async function sweep<S extends SearchSpace>(options: SweepOptions<S>): Pr
     };
     const outcome = typeof options.trial === "function"
       ? await _inProcess(options.trial as TrialFunction<unknown>, setup)
+      : options.isolation === "process"
+      ? await _inChild(options.trial, setup, options.processFlags ?? [])
       : await _inWorker(options.trial, setup);
     const last = epochs.length ? epochs[epochs.length - 1]?.[monitor] : undefined;
     const status: TrialStatus = outcome.status === "failed"
@@ -309,6 +324,98 @@ async function _inProcess(trial: TrialFunction<unknown>, setup: _TrialSetup): Pr
   } catch (e) {
     return { status: "failed", error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
   }
+}
+
+/** Prefix of the protocol's lines on a trial process's standard output. */
+export const _PROCESS_PREFIX = "\u0001fitloop-sweep\u0001";
+
+const PERMISSIONS = ["read", "write", "net", "env", "run", "sys", "ffi", "import"] as const;
+
+/** `--allow-*` flags for the permissions this process holds without restriction. */
+function _grantedFlags(): string[] {
+  const flags: string[] = [];
+  for (const name of PERMISSIONS) {
+    try {
+      if (Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted") {
+        flags.push(`--allow-${name}`);
+      }
+    } catch {
+      // a permission this Deno does not know
+    }
+  }
+  return flags;
+}
+
+async function _inChild(
+  trial: TrialModule,
+  setup: _TrialSetup,
+  extra: readonly string[],
+): Promise<Outcome> {
+  const { params, channel, monitor, direction, pruner } = setup;
+  const runner = new URL("./_sweep_worker.ts", import.meta.url).href;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ..._grantedFlags(), ...extra, runner],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const encoder = new TextEncoder();
+  const send = (m: unknown) =>
+    writer.write(encoder.encode(`${JSON.stringify(m)}\n`)).catch(() => {});
+  await send({
+    type: "run",
+    trialId: channel.trialId,
+    module: String(trial.module),
+    exportName: trial.export ?? "trial",
+    params,
+    monitor,
+    direction,
+    pruner,
+  });
+  let outcome: Outcome | undefined;
+  let stderrTail = "";
+  const readErr = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      stderrTail = (stderrTail + decoder.decode(chunk)).slice(-2000);
+    }
+  })();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of child.stdout) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line.startsWith(_PROCESS_PREFIX)) {
+        console.log(line); // the trial's own output
+        continue;
+      }
+      const msg = JSON.parse(line.slice(_PROCESS_PREFIX.length)) as _WorkerMessage;
+      if (msg.type === "epoch") {
+        const reports = await channel.epochEnd(msg.epoch, msg.metrics, msg.value);
+        await send({ type: "reports", epoch: msg.epoch, reports: [...reports] });
+      } else if (msg.type === "done") {
+        outcome = { status: "done", objective: msg.objective };
+      } else {
+        outcome = { status: "failed", error: msg.error };
+      }
+    }
+  }
+  const status = await child.status;
+  await readErr;
+  await writer.close().catch(() => {});
+  if (outcome) return outcome;
+  const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+  const lines = stderrTail.split("\n").map((l) => l.replace(/^#\s*/, "").trim()).filter((l) => l);
+  const telling = lines.filter((l) => /Fatal|[Ee]rror|Uncaught|panic/.test(l));
+  const last = (telling.length ? telling : lines).slice(-2).join(" | ");
+  return {
+    status: "failed",
+    error: `the trial's process ended with ${how} before finishing${last ? `: ${last}` : ""}`,
+  };
 }
 
 /** Messages between the executor and a trial's worker. */

@@ -144,6 +144,26 @@ Deno.test("trials in Workers: a crash or a throw marks the trial failed and the 
   assert(fitted.objective! >= 0.5, `accuracy ${fitted.objective}`);
 });
 
+Deno.test("trials in child processes: even running out of memory only fails that trial", async () => {
+  const result = await sweep({
+    space: { mode: choice(["curve", "oom", "throw", "print"]), loss: 3 },
+    strategy: grid(),
+    concurrency: 2,
+    isolation: "process",
+    processFlags: ["--v8-flags=--max-old-space-size=150"],
+    trial: { module: new URL("./fixtures/sweep_trial.ts", import.meta.url) },
+  });
+  const byMode = new Map(result.trials.map((t) => [t.params.mode, t]));
+  assertEquals(byMode.get("curve")!.status, "finished");
+  assertEquals(byMode.get("curve")!.objective, 3 * 0.8);
+  assertEquals(byMode.get("curve")!.epochs.length, 3);
+  assertEquals(byMode.get("print")!.status, "finished");
+  assertEquals(byMode.get("oom")!.status, "failed");
+  assertStringIncludes(byMode.get("oom")!.error!, "ended with");
+  assertStringIncludes(byMode.get("oom")!.error!, "out of memory");
+  assertStringIncludes(byMode.get("throw")!.error!, "RangeError: this trial fails");
+});
+
 Deno.test("a killed sweep resumes from its journal and no trial is journaled twice", async () => {
   const dir = await Deno.makeTempDir();
   const journal = `${dir}/j.jsonl`;
