@@ -2,7 +2,7 @@
 // `mnist`, fastai-style: an LR range test, then one-cycle training with a progress bar,
 // accuracy, a CSV log and the best model saved. Writes runs/mnist-<timestamp>/.
 //
-//   deno run -A examples/mnist.ts [--epochs 6] [--lr 3e-3] [--batch-size 64]
+//   deno run -A examples/mnist.ts [--epochs 5] [--lr 3e-3] [--batch-size 64]
 //     [--backend auto|webgpu|wasm|cpu] [--out DIR] [--seed 0] [--samples 10000]
 //
 // Ctrl-C stops after the batch in hand; the files written so far stay intact (a second
@@ -31,7 +31,7 @@ import { loadMnist } from "./mnist_data.ts";
 
 const USAGE = `usage: deno run -A examples/mnist.ts [options]
 
-  --epochs N        epochs of one-cycle training (default 6)
+  --epochs N        epochs of one-cycle training (default 5)
   --lr X            peak learning rate (default: the LR finder's steepest-descent point)
   --batch-size N    batch size (default 64)
   --backend NAME    auto | webgpu | wasm | cpu (default auto)
@@ -60,7 +60,7 @@ export function parseFlags(args: readonly string[]): MnistOptions | string {
     parsed = parseArgs({
       args: args.slice(),
       options: {
-        epochs: { type: "string", default: "6" },
+        epochs: { type: "string", default: "5" },
         lr: { type: "string" },
         "batch-size": { type: "string", default: "64" },
         backend: { type: "string", default: "auto" },
