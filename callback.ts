@@ -22,7 +22,16 @@ export type EventName =
   | "onEpochEnd"
   | "onTrainEnd";
 
-/** Every event name, in firing order. */
+/**
+ * Every event name, in firing order.
+ *
+ * @example
+ * ```ts
+ * import { EVENTS } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals([EVENTS[0], EVENTS.at(-1)], ["onTrainBegin", "onTrainEnd"]);
+ * ```
+ */
 export const EVENTS: readonly EventName[] = Object.freeze([
   "onTrainBegin",
   "onEpochBegin",
@@ -143,7 +152,17 @@ export interface Callback {
 
 const ANY: readonly UpdateKey[] = ["hypers", "memory", "skipValidate"];
 
-/** For each event, the update fields its hooks may set. */
+/**
+ * For each event, the update fields its hooks may set.
+ *
+ * @example
+ * ```ts
+ * import { SETTABLE } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(SETTABLE.onBackwardEnd.has("grads"), true);
+ * assertEquals(SETTABLE.onEpochEnd.has("stopEpoch"), false);
+ * ```
+ */
 export const SETTABLE: Readonly<Record<EventName, ReadonlySet<UpdateKey>>> = Object.freeze({
   onTrainBegin: new Set<UpdateKey>([...ANY, "loss"]),
   onEpochBegin: new Set<UpdateKey>([...ANY, "loss"]),

@@ -155,7 +155,19 @@ export function intUniform(lo: number, hi: number): IntUniform {
   return { kind: "intUniform", lo, hi };
 }
 
-/** Whether a space entry is a dimension (not a constant). */
+/**
+ * Whether a space entry is a dimension (not a constant).
+ *
+ * @param value A space entry.
+ * @returns True for choice, uniform, logUniform and intUniform.
+ *
+ * @example
+ * ```ts
+ * import { isDimension, uniform } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals([isDimension(uniform(0, 1)), isDimension(3)], [true, false]);
+ * ```
+ */
 export function isDimension(value: unknown): value is Dimension {
   const kind = (value as { kind?: unknown } | null)?.kind;
   return typeof value === "object" && value !== null &&

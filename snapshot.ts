@@ -18,7 +18,16 @@ import type { OptimizerState } from "./optim/optimizer.ts";
 import { endBatch, type TrainState } from "./state.ts";
 import type { Tensor, Variable } from "./types.ts";
 
-/** The snapshot format's version; snapshots of another version are refused. */
+/**
+ * The snapshot format's version; snapshots of another version are refused.
+ *
+ * @example
+ * ```ts
+ * import { SNAPSHOT_VERSION } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(SNAPSHOT_VERSION, 1);
+ * ```
+ */
 export const SNAPSHOT_VERSION = 1;
 const FORMAT = "fitloop-snapshot";
 const FILES = ["state.json", "optimizer.json", "model/model.json", "model/weights.bin"] as const;

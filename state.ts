@@ -39,7 +39,16 @@ export interface Smoother {
   readonly value: number;
 }
 
-/** The smoother before any value. */
+/**
+ * The smoother before any value.
+ *
+ * @example
+ * ```ts
+ * import { EMPTY_SMOOTHER, smoothen } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(smoothen(EMPTY_SMOOTHER, 3).value, 3);
+ * ```
+ */
 export const EMPTY_SMOOTHER: Smoother = Object.freeze({ movAvg: 0, n: 0, value: NaN });
 
 /**
@@ -202,7 +211,23 @@ export function smoothen(previous: Smoother, value: number, beta = 0.98): Smooth
   return { movAvg, n, value: movAvg / (1 - beta ** n) };
 }
 
-/** The state with one more training loss read (smoothed and logged). */
+/**
+ * The state with one more training loss read (smoothed and logged).
+ *
+ * @param state The state.
+ * @param value The raw loss.
+ * @param beta Weight of the past. @default {0.98}
+ * @returns The new state.
+ *
+ * @example
+ * ```ts
+ * import { initialState, recordLoss } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
+ * const s1 = recordLoss(recordLoss(s0, 2), 2);
+ * assertEquals([s1.smoothLosses.length, Math.round(s1.smoothLoss * 1e9) / 1e9], [2, 2]);
+ * ```
+ */
 export function recordLoss(state: TrainState, value: number, beta = 0.98): TrainState {
   const smoother = smoothen(state.smoother, value, beta);
   return {
@@ -213,12 +238,46 @@ export function recordLoss(state: TrainState, value: number, beta = 0.98): Train
   };
 }
 
-/** The state at the start of epoch `epoch`. */
+/**
+ * The state at the start of epoch `epoch`.
+ *
+ * @param state The state.
+ * @param epoch The epoch starting.
+ * @returns The new state (batch count and stopEpoch reset).
+ *
+ * @example
+ * ```ts
+ * import { beginEpoch, initialState } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
+ * assertEquals(beginEpoch({ ...s0, numBatch: 5, stopEpoch: true }, 1).numBatch, 0);
+ * ```
+ */
 export function beginEpoch(state: TrainState, epoch: number): TrainState {
   return { ...state, epoch, numBatch: 0, stopEpoch: false, train: true };
 }
 
-/** The state at the start of a batch: the batch in hand, per-batch flags cleared. */
+/**
+ * The state at the start of a batch: the batch in hand, per-batch flags cleared.
+ *
+ * @param state The state.
+ * @param input The batch's input.
+ * @param target The batch's target.
+ * @param train Whether it is a training batch.
+ * @returns The new state.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { beginBatch, initialState } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
+ * const x = tf.zeros([2, 1]);
+ * const s1 = beginBatch({ ...s0, skipStep: true }, x, x, true);
+ * assertEquals([s1.skipStep, s1.lastInput === x], [false, true]);
+ * x.dispose();
+ * ```
+ */
 export function beginBatch(
   state: TrainState,
   input: Input,
@@ -242,6 +301,19 @@ export function beginBatch(
 /**
  * The state after a batch: tensors released; for a training batch, `iteration` and
  * `numBatch` advance.
+ *
+ * @param state The state.
+ * @returns The new state.
+ *
+ * @example
+ * ```ts
+ * import { endBatch, initialState } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
+ * const s1 = endBatch(s0);
+ * assertEquals([s1.iteration, s1.numBatch], [1, 1]);
+ * assertEquals(endBatch({ ...s0, train: false }).iteration, 0);
+ * ```
  */
 export function endBatch(state: TrainState): TrainState {
   return {
@@ -259,6 +331,20 @@ export function endBatch(state: TrainState): TrainState {
 /**
  * The state at the end of an epoch's batches, before the onEpochEnd hooks: `lastMetrics`
  * and `metricNames` hold the validation loss and metrics (callbacks may then add theirs).
+ *
+ * @param state The state.
+ * @param lastMetrics Validation loss and metrics.
+ * @param metricNames Their names.
+ * @returns The new state.
+ *
+ * @example
+ * ```ts
+ * import { endEpochBatches, initialState } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
+ * const s1 = endEpochBatches(s0, [0.3, 0.9], ["validLoss", "accuracy"]);
+ * assertEquals([s1.train, s1.lastMetrics[1]], [false, 0.9]);
+ * ```
  */
 export function endEpochBatches(
   state: TrainState,

@@ -296,7 +296,16 @@ function unsortedSegmentSum(
   return out;
 }
 
-/** The kernels fitloop adds to the WASM backend, by name. */
+/**
+ * The kernels fitloop adds to the WASM backend, by name.
+ *
+ * @example
+ * ```ts
+ * import { WASM_TRAINING_KERNELS } from "@fitloop/fitloop";
+ * import { assert } from "@std/assert";
+ * assert(WASM_TRAINING_KERNELS.includes("Conv2DBackpropFilter"));
+ * ```
+ */
 export const WASM_TRAINING_KERNELS: readonly string[] = Object.freeze([
   "Conv2DBackpropFilter",
   "DepthwiseConv2dNativeBackpropFilter",

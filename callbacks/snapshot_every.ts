@@ -1,4 +1,4 @@
-import type { Callback, StateUpdate } from "../callback.ts";
+import type { Callback, FitContext, StateUpdate } from "../callback.ts";
 import { snapshot } from "../snapshot.ts";
 import type { TrainState } from "../state.ts";
 import { _memoryOf } from "./_tracker.ts";
@@ -23,6 +23,8 @@ export interface SnapshotEveryMemory {
   readonly lastIteration: number;
   /** Snapshots written. */
   readonly written: number;
+  /** Clock time (ms) of the last snapshot or of the start; a resumed run starts anew. */
+  readonly lastTime: number;
 }
 
 /**
@@ -54,17 +56,19 @@ export function snapshotEvery(options: SnapshotEveryOptions): Callback {
   }
   const name = "snapshotEvery";
   const now = options.now ?? (() => performance.now());
-  const initial: SnapshotEveryMemory = { lastIteration: -1, written: 0 };
-  let lastTime = now();
-  const write = async (
-    s: TrainState,
-    ctx: Parameters<NonNullable<Callback["onBatchEnd"]>>[1],
-    inBatch: boolean,
-  ) => {
+  const initial: SnapshotEveryMemory = { lastIteration: -1, written: 0, lastTime: -Infinity };
+  /** The memory; a clock time from another process (a resumed run) counts as now. */
+  const memoryOf = (s: TrainState): SnapshotEveryMemory => {
     const m = _memoryOf(s, name, initial);
+    const t = now();
+    return m.lastTime > -Infinity && m.lastTime <= t ? m : { ...m, lastTime: t };
+  };
+  const write = async (s: TrainState, ctx: FitContext, inBatch: boolean): Promise<StateUpdate> => {
+    const m = memoryOf(s);
     const memory: SnapshotEveryMemory = {
       lastIteration: s.iteration + (inBatch ? 1 : 0),
       written: m.written + 1,
+      lastTime: now(),
     };
     if (ctx.learner) {
       // the snapshot holds this callback's memory as it will be after this write
@@ -73,22 +77,18 @@ export function snapshotEvery(options: SnapshotEveryOptions): Callback {
         inBatch,
       });
     }
-    lastTime = now();
     return { memory };
   };
   return {
     name,
     order: 10_000,
     needsLoss: options.epochs === undefined,
-    onTrainBegin: (): StateUpdate => {
-      lastTime = now();
-      return { memory: initial };
-    },
+    onTrainBegin: (): StateUpdate => ({ memory: { ...initial, lastTime: now() } }),
     async onBatchEnd(s, ctx): Promise<StateUpdate | void> {
       if (!s.train || options.epochs !== undefined) return;
       const due = options.batches !== undefined
         ? (s.iteration + 1) % options.batches === 0
-        : now() - lastTime >= options.seconds! * 1000;
+        : now() - memoryOf(s).lastTime >= options.seconds! * 1000;
       if (due) return await write(s, ctx, true);
     },
     async onEpochEnd(s, ctx): Promise<StateUpdate | void> {

@@ -269,3 +269,34 @@ Deno.test("a crash while a snapshot is being written never leaves a half snapsho
   assertStringIncludes(left.join(","), "snap");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("snapshotEvery() writes by epochs and by seconds, and refuses an ambiguous frequency", async () => {
+  await useBackend("cpu");
+  const dir = await Deno.makeTempDir();
+  const A = setup(2);
+  const byEpoch = await fit(A.learn, 4, {
+    callbacks: [snapshotEvery({ dir: `${dir}/e`, epochs: 2 })],
+  });
+  assertEquals((byEpoch.state.memory.snapshotEvery as { written: number }).written, 2);
+  const fromEpoch = await loadSnapshot(A.learn, `${dir}/e`);
+  assertEquals([fromEpoch.epoch, fromEpoch.numBatch], [4, 0]); // after epoch index 3
+  let t = 0;
+  const tick: Callback = { name: "tick", onBatchEnd: (s) => void (s.train && (t += 400)) };
+  const bySeconds = await fit(A.learn, 1, {
+    callbacks: [tick, snapshotEvery({ dir: `${dir}/s`, seconds: 1, now: () => t })],
+  });
+  // 8 batches of 400 ms: snapshots after 1.2 s, 2.4 s (batches 3 and 6)
+  assertEquals((bySeconds.state.memory.snapshotEvery as { written: number }).written, 2);
+  assertEquals((await loadSnapshot(A.learn, `${dir}/s`)).numBatch, 6);
+  for (const bad of [{}, { batches: 1, epochs: 1 }, { seconds: -1 }]) {
+    let threw = false;
+    try {
+      snapshotEvery({ dir, ...bad });
+    } catch (e) {
+      threw = e instanceof RangeError;
+    }
+    assert(threw, JSON.stringify(bad));
+  }
+  A.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
