@@ -122,26 +122,38 @@ function _filterGradPads(
   };
 }
 
-function conv2DBackpropFilter(
-  { inputs, attrs, backend }: {
-    inputs: tf.NamedTensorInfoMap;
-    attrs?: tf.NamedAttrMap;
-    backend: unknown;
-  },
-): Info {
-  const { x, dy } = inputs as { x: Info; dy: Info };
-  const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
-  _checkNhwc("Conv2DBackpropFilter", a.dataFormat);
-  const c = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape as [number, number, number, number],
+/** What tfjs passes to a kernel function. */
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap;
+  backend: unknown;
+}
+
+/** NHWC check and the forward convolution's geometry. */
+function _convInfo(
+  kernel: string,
+  inputShape: number[],
+  filterShape: number[],
+  a: ConvAttrs,
+  depthwise: boolean,
+): tf.backend_util.Conv2DInfo {
+  _checkNhwc(kernel, a.dataFormat);
+  return tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
     a.strides,
     _pair(a.dilations),
     a.pad,
     a.dimRoundingMode,
-    false,
+    depthwise,
     "channelsLast",
   );
+}
+
+function conv2DBackpropFilter({ inputs, attrs, backend }: KernelArgs): Info {
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
+  const c = _convInfo("Conv2DBackpropFilter", x.shape, a.filterShape, a, false);
   return _withScratch(backend, (k) => {
     const { top, bottom, left, right } = _filterGradPads(c);
     const [fh, fw] = [c.filterHeight, c.filterWidth];
@@ -158,25 +170,10 @@ function conv2DBackpropFilter(
   });
 }
 
-function depthwiseBackpropFilter(
-  { inputs, attrs, backend }: {
-    inputs: tf.NamedTensorInfoMap;
-    attrs?: tf.NamedAttrMap;
-    backend: unknown;
-  },
-): Info {
+function depthwiseBackpropFilter({ inputs, attrs, backend }: KernelArgs): Info {
   const { x, dy } = inputs as { x: Info; dy: Info };
   const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
-  _checkNhwc("DepthwiseConv2dNativeBackpropFilter", a.dataFormat);
-  const c = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape as [number, number, number, number],
-    a.strides,
-    _pair(a.dilations),
-    a.pad,
-    a.dimRoundingMode,
-    true,
-  );
+  const c = _convInfo("DepthwiseConv2dNativeBackpropFilter", x.shape, a.filterShape, a, true);
   const [n, h, w, ch] = x.shape as [number, number, number, number];
   const m = a.filterShape[3]!;
   const [oh, ow] = [c.outHeight, c.outWidth];
@@ -202,25 +199,10 @@ function depthwiseBackpropFilter(
   });
 }
 
-function depthwiseBackpropInput(
-  { inputs, attrs, backend }: {
-    inputs: tf.NamedTensorInfoMap;
-    attrs?: tf.NamedAttrMap;
-    backend: unknown;
-  },
-): Info {
+function depthwiseBackpropInput({ inputs, attrs, backend }: KernelArgs): Info {
   const { dy, filter } = inputs as { dy: Info; filter: Info };
   const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
-  _checkNhwc("DepthwiseConv2dNativeBackpropInput", a.dataFormat);
-  const c = tf.backend_util.computeConv2DInfo(
-    a.inputShape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    a.strides,
-    _pair(a.dilations),
-    a.pad,
-    a.dimRoundingMode,
-    true,
-  );
+  const c = _convInfo("DepthwiseConv2dNativeBackpropInput", a.inputShape, filter.shape, a, true);
   const [n, h, w, ch] = a.inputShape as [number, number, number, number];
   const [fh, fw, , m] = filter.shape as [number, number, number, number];
   const [oh, ow] = [c.outHeight, c.outWidth];
@@ -269,13 +251,7 @@ function depthwiseBackpropInput(
   });
 }
 
-function unsortedSegmentSum(
-  { inputs, attrs, backend }: {
-    inputs: tf.NamedTensorInfoMap;
-    attrs?: tf.NamedAttrMap;
-    backend: unknown;
-  },
-): Info {
+function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): Info {
   const { x, segmentIds } = inputs as { x: Info; segmentIds: Info };
   const numSegments = (attrs as unknown as { numSegments: number }).numSegments;
   const b = backend as WasmBackend;
