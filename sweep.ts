@@ -326,6 +326,21 @@ async function _inProcess(trial: TrialFunction<unknown>, setup: _TrialSetup): Pr
   }
 }
 
+/** The message that starts a module trial in a Worker or a child process. */
+function _runMessage(trial: TrialModule, setup: _TrialSetup): Record<string, unknown> {
+  const { params, channel, monitor, direction, pruner } = setup;
+  return {
+    type: "run",
+    trialId: channel.trialId,
+    module: String(trial.module),
+    exportName: trial.export ?? "trial",
+    params,
+    monitor,
+    direction,
+    pruner,
+  };
+}
+
 /** Prefix of the protocol's lines on a trial process's standard output. */
 export const _PROCESS_PREFIX = "\u0001fitloop-sweep\u0001";
 
@@ -351,7 +366,7 @@ async function _inChild(
   setup: _TrialSetup,
   extra: readonly string[],
 ): Promise<Outcome> {
-  const { params, channel, monitor, direction, pruner } = setup;
+  const { channel } = setup;
   const runner = new URL("./_sweep_worker.ts", import.meta.url).href;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ..._grantedFlags(), ...extra, runner],
@@ -363,16 +378,7 @@ async function _inChild(
   const encoder = new TextEncoder();
   const send = (m: unknown) =>
     writer.write(encoder.encode(`${JSON.stringify(m)}\n`)).catch(() => {});
-  await send({
-    type: "run",
-    trialId: channel.trialId,
-    module: String(trial.module),
-    exportName: trial.export ?? "trial",
-    params,
-    monitor,
-    direction,
-    pruner,
-  });
+  await send(_runMessage(trial, setup));
   let outcome: Outcome | undefined;
   let stderrTail = "";
   const readErr = (async () => {
@@ -425,7 +431,7 @@ export type _WorkerMessage =
   | { type: "failed"; error: string };
 
 function _inWorker(trial: TrialModule, setup: _TrialSetup): Promise<Outcome> {
-  const { params, channel, monitor, direction, pruner } = setup;
+  const { channel } = setup;
   return new Promise((resolve) => {
     const worker = new Worker(new URL("./_sweep_worker.ts", import.meta.url).href, {
       type: "module",
@@ -454,15 +460,6 @@ function _inWorker(trial: TrialModule, setup: _TrialSetup): Promise<Outcome> {
     };
     worker.onmessageerror = () =>
       finish({ status: "failed", error: "the trial's worker sent an unreadable message" });
-    worker.postMessage({
-      type: "run",
-      trialId: channel.trialId,
-      module: String(trial.module),
-      exportName: trial.export ?? "trial",
-      params,
-      monitor,
-      direction,
-      pruner,
-    });
+    worker.postMessage(_runMessage(trial, setup));
   });
 }
