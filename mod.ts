@@ -33,11 +33,11 @@
  *
  * @module
  */
-export type * from "./types.ts";
-export * from "./log.ts";
-export * from "./state.ts";
-export * from "./callback.ts";
-export * from "./handler.ts";
+export type * from "./core/types.ts";
+export * from "./core/log.ts";
+export * from "./core/state.ts";
+export * from "./core/callback.ts";
+export * from "./core/handler.ts";
 export {
   type Batch,
   type Batches,
@@ -47,9 +47,9 @@ export {
   type DatasetLike,
   type DataSource,
   type NumericArray,
-} from "./data.ts";
-export * from "./losses.ts";
-export * from "./metrics.ts";
+} from "./core/data.ts";
+export * from "./core/losses.ts";
+export * from "./core/metrics.ts";
 export {
   disposeLearner,
   type HandModel,
@@ -59,11 +59,11 @@ export {
   learner,
   type LearnerOptions,
   type Model,
-} from "./learner.ts";
-export { fit, type FitOptions, type FitResult } from "./fit.ts";
-export * from "./backend.ts";
-export * from "./search_space.ts";
-export * from "./journal.ts";
+} from "./core/learner.ts";
+export { fit, type FitOptions, type FitResult } from "./core/fit.ts";
+export * from "./backend/use_backend.ts";
+export * from "./sweep/search_space.ts";
+export * from "./sweep/journal.ts";
 export {
   parseShard,
   type Shard,
@@ -74,8 +74,8 @@ export {
   type TrialFunction,
   type TrialModule,
   type TrialResult,
-} from "./sweep.ts";
-export * from "./sweep_report.ts";
+} from "./sweep/sweep.ts";
+export * from "./sweep/sweep_report.ts";
 export {
   type Fork,
   fork,
@@ -84,8 +84,8 @@ export {
   SNAPSHOT_VERSION,
   type SnapshotManifest,
   type SnapshotOptions,
-} from "./snapshot.ts";
-export * from "./wasm_kernels.ts";
+} from "./core/snapshot.ts";
+export * from "./backend/wasm_kernels.ts";
 export * from "./schedules/mod.ts";
 export * from "./optim/mod.ts";
 export * from "./callbacks/mod.ts";

@@ -1,9 +1,9 @@
 // `deno bench`: one event through the handler with 0, 1 and 10 no-op callbacks, one that
 // returns an update, and the recorder. ns per event.
-import type { Callback } from "../callback.ts";
-import { recorder } from "../callbacks/recorder.ts";
-import { handle, prepareCallbacks } from "../handler.ts";
-import { initialState } from "../state.ts";
+import type { Callback } from "../core/callback.ts";
+import { recorder } from "../core/recorder.ts";
+import { handle, prepareCallbacks } from "../core/handler.ts";
+import { initialState } from "../core/state.ts";
 
 const state = initialState({
   nEpochs: 1,

@@ -1,5 +1,5 @@
 // The fraction of training done before the batch in hand, for schedulers.
-import type { TrainState } from "../state.ts";
+import type { TrainState } from "../core/state.ts";
 
 /** Total training batches of the fit; a RangeError if the data cannot tell. */
 export function _totalBatches(s: TrainState, who: string): number {

@@ -1,6 +1,6 @@
 // The fastai epoch table (epoch, train_loss, valid_loss, metrics, time), shared by the
 // CSV logger and the progress bar.
-import type { TrainState } from "../state.ts";
+import type { TrainState } from "../core/state.ts";
 
 /** Column names: validLoss is shown as valid_loss, as fastai does. */
 export function _columns(s: TrainState): string[] {

@@ -1,7 +1,7 @@
 // Shared by the trackers (earlyStopping, saveModel, reduceLROnPlateau): the monitored
 // value is read from lastMetrics by name, so a callback that runs earlier can add a metric
 // that a tracker then monitors.
-import type { TrainState } from "../state.ts";
+import type { TrainState } from "../core/state.ts";
 
 /** Whether smaller ("min") or larger ("max") values of the monitored metric are better. */
 export type Mode = "min" | "max";

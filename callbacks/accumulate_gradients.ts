@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Callback, StateUpdate } from "../callback.ts";
-import type { TrainState } from "../state.ts";
-import type { Scalar, Tensor } from "../types.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { TrainState } from "../core/state.ts";
+import type { Scalar, Tensor } from "../core/types.ts";
 import { _memoryOf } from "./_tracker.ts";
 
 /** Options of {@linkcode accumulateGradients}. */

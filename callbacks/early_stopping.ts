@@ -1,9 +1,9 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Callback, StateUpdate } from "../callback.ts";
-import type { TrainState } from "../state.ts";
-import type { Tensor } from "../types.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { TrainState } from "../core/state.ts";
+import type { Tensor } from "../core/types.ts";
 import { _improved, _memoryOf, _modeFor, _monitored, _worst, type Mode } from "./_tracker.ts";
-import { _restoreWeights, _snapshotWeights } from "./_weights.ts";
+import { _restoreWeights, _snapshotWeights } from "../core/_weights.ts";
 
 /** Options of {@linkcode earlyStopping}. */
 export interface EarlyStoppingOptions {

@@ -1,7 +1,7 @@
-import type { Callback, StateUpdate } from "../callback.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
 import { setHyper } from "../optim/hypers.ts";
 import { type Annealer, annealingCos, annealingNo } from "../schedules/annealing.ts";
-import type { Hypers, TrainState } from "../state.ts";
+import type { Hypers, TrainState } from "../core/state.ts";
 
 /** One phase of {@linkcode generalScheduler} (fastai v1's TrainingPhase). */
 export interface TrainingPhase {

@@ -1,6 +1,6 @@
-import type { Callback, StateUpdate } from "../callback.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
 import { clipGradNorm } from "../optim/clip_grad_norm.ts";
-import type { TrainState } from "../state.ts";
+import type { TrainState } from "../core/state.ts";
 
 /** Options of {@linkcode gradientClipping}. */
 export interface GradientClippingOptions {

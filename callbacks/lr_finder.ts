@@ -1,13 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Callback, StateUpdate } from "../callback.ts";
-import { _sourceLength } from "../data.ts";
-import { fit, type FitOptions } from "../fit.ts";
-import type { Learner } from "../learner.ts";
-import { appendLog, emptyLog, type Log, logToArray } from "../log.ts";
-import type { Tensor } from "../types.ts";
-import type { TrainState } from "../state.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
+import { _sourceLength } from "../core/data.ts";
+import { fit, type FitOptions } from "../core/fit.ts";
+import type { Learner } from "../core/learner.ts";
+import { appendLog, emptyLog, type Log, logToArray } from "../core/log.ts";
+import type { Tensor } from "../core/types.ts";
+import type { TrainState } from "../core/state.ts";
 import { _memoryOf } from "./_tracker.ts";
-import { _restoreWeights, _snapshotWeights } from "./_weights.ts";
+import { _restoreWeights, _snapshotWeights } from "../core/_weights.ts";
 
 /** Options of {@linkcode lrFinder}. */
 export interface LrFinderOptions {

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { _beta, _mixSeed, _mulberry32, _permutation } from "../_rng.ts";
-import type { Callback, StateUpdate } from "../callback.ts";
-import type { TrainState } from "../state.ts";
-import type { Input, LossFn, Scalar, Tensor } from "../types.ts";
+import { _beta, _mixSeed, _mulberry32, _permutation } from "../core/_rng.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { TrainState } from "../core/state.ts";
+import type { Input, LossFn, Scalar, Tensor } from "../core/types.ts";
 
 /** Options of {@linkcode mixUp}. */
 export interface MixUpOptions {

@@ -16,7 +16,7 @@
  *
  * @module
  */
-export * from "./recorder.ts";
+export * from "../core/recorder.ts";
 export * from "./plots.ts";
 export * from "./one_cycle.ts";
 export * from "./param_scheduler.ts";
@@ -24,7 +24,7 @@ export * from "./general_scheduler.ts";
 export * from "./lr_finder.ts";
 export * from "./early_stopping.ts";
 export * from "./save_model.ts";
-export * from "./model_io.ts";
+export * from "../core/model_io.ts";
 export * from "./reduce_lr_on_plateau.ts";
 export * from "./terminate_on_nan.ts";
 export * from "./gradient_clipping.ts";
@@ -33,9 +33,9 @@ export * from "./progress_bar.ts";
 export * from "./mix_up.ts";
 export * from "./accumulate_gradients.ts";
 export * from "./time_limit.ts";
-export * from "./dry_run.ts";
+export * from "../core/dry_run.ts";
 export * from "./snapshot_every.ts";
-export { type MedianPruner, medianPruner, type MedianPrunerOptions } from "./median_pruner.ts";
-export { type AshaPruner, ashaPruner, type AshaPrunerOptions } from "./asha_pruner.ts";
-export * from "./pruner_callback.ts";
+export { type MedianPruner, medianPruner, type MedianPrunerOptions } from "../sweep/median_pruner.ts";
+export { type AshaPruner, ashaPruner, type AshaPrunerOptions } from "../sweep/asha_pruner.ts";
+export * from "../sweep/pruner_callback.ts";
 export type { Mode } from "./_tracker.ts";

@@ -1,6 +1,6 @@
-import type { Callback } from "../callback.ts";
-import { fit, type FitOptions, type FitResult } from "../fit.ts";
-import type { Learner } from "../learner.ts";
+import type { Callback } from "../core/callback.ts";
+import { fit, type FitOptions, type FitResult } from "../core/fit.ts";
+import type { Learner } from "../core/learner.ts";
 import { type OneCycleOptions, oneCycleScheds } from "../schedules/one_cycle_scheds.ts";
 import { paramScheduler } from "./param_scheduler.ts";
 

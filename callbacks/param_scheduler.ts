@@ -1,7 +1,7 @@
-import type { Callback, StateUpdate } from "../callback.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
 import { setHyper } from "../optim/hypers.ts";
 import type { Schedule } from "../schedules/sched.ts";
-import type { Hypers, TrainState } from "../state.ts";
+import type { Hypers, TrainState } from "../core/state.ts";
 import { _pct, _totalBatches } from "./_progress.ts";
 
 /** Schedules by hyper-parameter name; a schedule may give one value per layer group. */

@@ -8,7 +8,7 @@ import type { Schedule } from "../schedules/sched.ts";
 import { simulate } from "../schedules/simulate.ts";
 import { _figure, type _Marker, type _Panel, type SvgPlot } from "./_svg.ts";
 import type { LrFindResult } from "./lr_finder.ts";
-import type { History } from "./recorder.ts";
+import type { History } from "../core/recorder.ts";
 
 export type { SvgPlot } from "./_svg.ts";
 

@@ -1,5 +1,5 @@
-import type { Callback, StateUpdate } from "../callback.ts";
-import type { TrainState } from "../state.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { TrainState } from "../core/state.ts";
 import { _clock, _columns, _fmt, _row } from "./_table.ts";
 import { _memoryOf } from "./_tracker.ts";
 

@@ -1,7 +1,7 @@
-import type { Callback, StateUpdate } from "../callback.ts";
-import type { TrainState } from "../state.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { TrainState } from "../core/state.ts";
 import { _improved, _memoryOf, _modeFor, _monitored, _worst, type Mode } from "./_tracker.ts";
-import { loadWeightsInto, saveModelTo } from "./model_io.ts";
+import { loadWeightsInto, saveModelTo } from "../core/model_io.ts";
 
 /** Options of {@linkcode saveModel}. */
 export interface SaveModelOptions {

@@ -1,6 +1,6 @@
-import type { Callback, FitContext, StateUpdate } from "../callback.ts";
-import { snapshot } from "../snapshot.ts";
-import type { TrainState } from "../state.ts";
+import type { Callback, FitContext, StateUpdate } from "../core/callback.ts";
+import { snapshot } from "../core/snapshot.ts";
+import type { TrainState } from "../core/state.ts";
 import { _memoryOf } from "./_tracker.ts";
 
 /** Options of {@linkcode snapshotEvery}: one of `batches`, `epochs`, `seconds`, and `dir`. */

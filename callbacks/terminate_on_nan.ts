@@ -1,5 +1,5 @@
-import type { Callback, StateUpdate } from "../callback.ts";
-import type { TrainState } from "../state.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { TrainState } from "../core/state.ts";
 
 /**
  * Stops the epoch and training, and skips validation, as soon as a training loss is NaN

@@ -1,5 +1,5 @@
-import type { Callback, StateUpdate } from "../callback.ts";
-import type { TrainState } from "../state.ts";
+import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { TrainState } from "../core/state.ts";
 import { _memoryOf } from "./_tracker.ts";
 
 /** Options of {@linkcode timeLimit}. */

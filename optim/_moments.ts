@@ -1,7 +1,7 @@
 // The first and second moments shared by Adam and LAMB.
 import * as tf from "@tensorflow/tfjs";
-import type { Hypers } from "../state.ts";
-import type { Tensor } from "../types.ts";
+import type { Hypers } from "./hypers.ts";
+import type { Tensor } from "./types.ts";
 
 /** `m = mom*m + (1-mom)*g` and `v = sqrMom*v + (1-sqrMom)*g^2` from the slots `[m, v]`. */
 export function _moments(grad: Tensor, slots: readonly Tensor[], h: Hypers): [Tensor, Tensor] {

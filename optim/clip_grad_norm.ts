@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Grads, Scalar } from "../types.ts";
+import type { Grads, Scalar } from "./types.ts";
 
 /**
  * The global L2 norm of all gradients together, as a scalar tensor (no read).

@@ -1,4 +1,29 @@
-import type { Hypers } from "../state.ts";
+/**
+ * Hyper-parameters per layer group: the one vocabulary every optimizer reads, learning
+ * rates spread over groups, and reading/setting one hyper-parameter.
+ *
+ * @module
+ */
+
+/**
+ * The hyper-parameters of one layer group, in one vocabulary for every optimizer:
+ * `lr`, `mom` (momentum, Adam's beta1), `sqrMom` (Adam's beta2, RMSProp's decay), `eps`
+ * and `wd`. Callbacks may add their own numeric keys.
+ */
+export interface Hypers {
+  /** Learning rate. */
+  readonly lr: number;
+  /** Momentum (SGD), beta1 (Adam, LAMB) or unused. */
+  readonly mom: number;
+  /** Adam's beta2, RMSProp's decay. */
+  readonly sqrMom: number;
+  /** Numerical epsilon of adaptive optimizers. */
+  readonly eps: number;
+  /** Weight decay. */
+  readonly wd: number;
+  /** Any other numeric hyper-parameter a callback schedules. */
+  readonly [key: string]: number;
+}
 
 /** A learning rate spread geometrically over the layer groups (made by {@linkcode lrRange}). */
 export interface LrRange {

@@ -8,8 +8,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Hypers } from "../state.ts";
-import type { Grads, Tensor, Variable } from "../types.ts";
+import type { Hypers } from "./hypers.ts";
+import type { Grads, Tensor, Variable } from "./types.ts";
 
 /** Default hyper-parameters of an optimizer (lr and wd come from the fit). */
 export interface OptimizerDefaults {

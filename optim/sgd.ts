@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Hypers } from "../state.ts";
-import type { Tensor } from "../types.ts";
+import type { Hypers } from "./hypers.ts";
+import type { Tensor } from "./types.ts";
 import type { Optimizer, ParamUpdate } from "./optimizer.ts";
 
 /** Options of {@linkcode sgd}. */

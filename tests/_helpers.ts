@@ -1,9 +1,9 @@
 // Shared test fixtures: the cpu backend, small models and a tensor-count guard.
 import * as tf from "@tensorflow/tfjs";
-import "../_env.ts";
-import { type Batches, batches } from "../data.ts";
-import type { HandModel } from "../learner.ts";
-import type { Variable } from "../types.ts";
+import "./_env.ts";
+import { type Batches, batches } from "../core/data.ts";
+import type { HandModel } from "../core/learner.ts";
+import type { Variable } from "../core/types.ts";
 
 /** Selects the cpu backend (deterministic and always there). */
 export async function useCpu(): Promise<void> {

@@ -16,10 +16,10 @@ import {
   terminateOnNaN,
   timeLimit,
 } from "../../callbacks/mod.ts";
-import { fit } from "../../fit.ts";
-import { disposeLearner, learner } from "../../learner.ts";
-import { crossEntropy } from "../../losses.ts";
-import { accuracy } from "../../metrics.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
+import { crossEntropy } from "../../core/losses.ts";
+import { accuracy } from "../../core/metrics.ts";
 import { blobs, disposeBatches, mlp, useCpu } from "../_helpers.ts";
 
 await useCpu();

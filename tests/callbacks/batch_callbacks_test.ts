@@ -8,18 +8,18 @@ import {
   assertRejects,
   assertStrictEquals,
 } from "@std/assert";
-import type { Callback } from "../../callback.ts";
+import type { Callback } from "../../core/callback.ts";
 import { accumulateGradients } from "../../callbacks/accumulate_gradients.ts";
 import { gradientClipping } from "../../callbacks/gradient_clipping.ts";
 import { mixUp } from "../../callbacks/mix_up.ts";
 import { terminateOnNaN } from "../../callbacks/terminate_on_nan.ts";
 import { timeLimit } from "../../callbacks/time_limit.ts";
-import { _modelVariables } from "../../callbacks/_weights.ts";
-import { batches } from "../../data.ts";
-import { fit } from "../../fit.ts";
-import { disposeLearner, learner } from "../../learner.ts";
-import { crossEntropy, mse } from "../../losses.ts";
-import { accuracy } from "../../metrics.ts";
+import { _modelVariables } from "../../core/_weights.ts";
+import { batches } from "../../core/data.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
+import { crossEntropy, mse } from "../../core/losses.ts";
+import { accuracy } from "../../core/metrics.ts";
 import { globalNorm } from "../../optim/clip_grad_norm.ts";
 import { sgd } from "../../optim/sgd.ts";
 import { blobs, disposeBatches, mlp, num, useCpu } from "../_helpers.ts";

@@ -1,7 +1,7 @@
 // csvLogger and progressBar: file content, terminal and pipe output, Jupyter display.
 import { assertAlmostEquals, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { csvLogger } from "../../callbacks/csv_logger.ts";
-import { dryRun } from "../../callbacks/dry_run.ts";
+import { dryRun } from "../../core/dry_run.ts";
 import { progressBar } from "../../callbacks/progress_bar.ts";
 
 function clock(stepMs: number): () => number {

@@ -1,13 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
-import { dryRun } from "../../callbacks/dry_run.ts";
+import { dryRun } from "../../core/dry_run.ts";
 import { lrFind, lrFinder, lrSuggestions } from "../../callbacks/lr_finder.ts";
-import { _modelVariables } from "../../callbacks/_weights.ts";
-import { fit } from "../../fit.ts";
-import { disposeLearner, learner } from "../../learner.ts";
-import { crossEntropy } from "../../losses.ts";
+import { _modelVariables } from "../../core/_weights.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
+import { crossEntropy } from "../../core/losses.ts";
 import { exportOptimizerState } from "../../optim/optimizer.ts";
-import { EMPTY_SMOOTHER, smoothen } from "../../state.ts";
+import { EMPTY_SMOOTHER, smoothen } from "../../core/state.ts";
 import { blobs, disposeBatches, useCpu } from "../_helpers.ts";
 
 await useCpu();

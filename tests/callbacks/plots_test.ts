@@ -8,7 +8,7 @@ import {
 } from "../../callbacks/plots.ts";
 import { _ticks } from "../../callbacks/_svg.ts";
 import { schedCos } from "../../schedules/sched.ts";
-import type { History } from "../../callbacks/recorder.ts";
+import type { History } from "../../core/recorder.ts";
 
 const history: History = {
   losses: [2, 1.5, 1.2, 1, 0.9, 0.8],

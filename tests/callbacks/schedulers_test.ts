@@ -1,14 +1,14 @@
 // oneCycle / fitOneCycle, paramScheduler, generalScheduler and the conflict check.
 import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { dryRun } from "../../callbacks/dry_run.ts";
+import { dryRun } from "../../core/dry_run.ts";
 import { generalScheduler } from "../../callbacks/general_scheduler.ts";
 import { fitOneCycle, oneCycle } from "../../callbacks/one_cycle.ts";
 import { paramScheduler } from "../../callbacks/param_scheduler.ts";
-import { fit } from "../../fit.ts";
-import { disposeLearner, learner } from "../../learner.ts";
-import { crossEntropy } from "../../losses.ts";
-import { prepareCallbacks } from "../../handler.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
+import { crossEntropy } from "../../core/losses.ts";
+import { prepareCallbacks } from "../../core/handler.ts";
 import { annealingLinear } from "../../schedules/annealing.ts";
 import { schedLin, schedNo } from "../../schedules/sched.ts";
 import { blobs, disposeBatches, mlp, useCpu } from "../_helpers.ts";

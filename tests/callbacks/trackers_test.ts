@@ -2,16 +2,16 @@
 // restored weights, with numbers.
 import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertEquals, assertRejects } from "@std/assert";
-import type { Callback } from "../../callback.ts";
-import { dryRun } from "../../callbacks/dry_run.ts";
+import type { Callback } from "../../core/callback.ts";
+import { dryRun } from "../../core/dry_run.ts";
 import { earlyStopping } from "../../callbacks/early_stopping.ts";
-import { loadModelFrom } from "../../callbacks/model_io.ts";
+import { loadModelFrom } from "../../core/model_io.ts";
 import { reduceLROnPlateau } from "../../callbacks/reduce_lr_on_plateau.ts";
 import { saveModel } from "../../callbacks/save_model.ts";
-import { fit } from "../../fit.ts";
-import { disposeLearner, learner } from "../../learner.ts";
-import { crossEntropy } from "../../losses.ts";
-import { accuracy } from "../../metrics.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
+import { crossEntropy } from "../../core/losses.ts";
+import { accuracy } from "../../core/metrics.ts";
 import { blobs, disposeBatches, mlp, useCpu } from "../_helpers.ts";
 
 await useCpu();

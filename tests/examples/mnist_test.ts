@@ -1,7 +1,7 @@
 // The demo on a small slice (300 digits, one epoch): it must still run end to end and
 // leave every file it promises.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { loadModelFrom } from "../../callbacks/model_io.ts";
+import { loadModelFrom } from "../../core/model_io.ts";
 import { loadMnist } from "../../examples/mnist_data.ts";
 import { main, type MnistSummary, parseFlags } from "../../examples/mnist.ts";
 

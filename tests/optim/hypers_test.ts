@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
-import { fit } from "../../fit.ts";
-import { disposeLearner, learner } from "../../learner.ts";
-import { mse } from "../../losses.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
+import { mse } from "../../core/losses.ts";
 import { lrRange, perGroup, readHyper, resolveLr, setHyper } from "../../optim/hypers.ts";
 import { sgd } from "../../optim/sgd.ts";
 import { num, useCpu } from "../_helpers.ts";

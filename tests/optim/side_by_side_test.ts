@@ -14,7 +14,7 @@ import {
 } from "../../optim/optimizer.ts";
 import { rmsprop } from "../../optim/rmsprop.ts";
 import { sgd } from "../../optim/sgd.ts";
-import type { Hypers } from "../../state.ts";
+import type { Hypers } from "../../core/state.ts";
 import { useCpu } from "../_helpers.ts";
 
 await useCpu();

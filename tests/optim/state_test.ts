@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertThrows } from "@std/assert";
-import { fit } from "../../fit.ts";
-import { disposeLearner, learner } from "../../learner.ts";
-import { crossEntropy } from "../../losses.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
+import { crossEntropy } from "../../core/losses.ts";
 import { adam } from "../../optim/adam.ts";
 import { lamb } from "../../optim/lamb.ts";
 import {

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertEquals } from "@std/assert";
-import { fit } from "../../fit.ts";
-import { disposeLearner, learner } from "../../learner.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
 import { adam } from "../../optim/adam.ts";
 import { disposeOptimizerState, initOptimizer, optimizerStep } from "../../optim/optimizer.ts";
 import { sgd } from "../../optim/sgd.ts";

@@ -1,0 +1,2 @@
+export * from "./use_backend.ts";
+export * from "./wasm_kernels.ts";

@@ -1,0 +1,30 @@
+/**
+ * Local names for the tfjs types in fitloop's public signatures (so that JSR's docs and
+ * `deno doc --lint` see documented types of ours), and the function types of losses and
+ * metrics. Type-only: importing this file loads no tfjs.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+
+import type { Grads, Scalar, Tensor, Variable } from "../optim/types.ts";
+
+export type { Grads, Scalar, Tensor, Variable };
+/** A tfjs Layers model (`tf.sequential()` or `tf.model()`). */
+export type LayersModel = tf.LayersModel;
+/** A batch's input: one tensor, or one per model input. */
+export type Input = Tensor | Tensor[];
+
+/** A loss: from the model's output and the target to a scalar (the batch mean). */
+export type LossFn = (output: Tensor, target: Tensor) => Scalar;
+
+/**
+ * A metric averaged over the validation set, weighted by batch size (the seed's
+ * `AverageMetric`): `fn` gives the mean over one batch.
+ */
+export interface Metric {
+  /** The name under which the value appears in `metricNames` and logs. */
+  readonly name: string;
+  /** The batch mean of the metric. */
+  readonly fn: (output: Tensor, target: Tensor) => Scalar;
+}

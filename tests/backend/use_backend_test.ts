@@ -1,0 +1,154 @@
+// The same short, seeded fit on cpu, wasm and webgpu (here the software adapter): an MLP
+// and a CNN; losses must agree within float tolerance and no tensor may leak on any.
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { _mulberry32 } from "../../core/_rng.ts";
+import { type BackendInfo, useBackend } from "../../backend/use_backend.ts";
+import { batches } from "../../core/data.ts";
+import { fit } from "../../core/fit.ts";
+import { disposeLearner, learner } from "../../core/learner.ts";
+import { crossEntropy } from "../../core/losses.ts";
+import { accuracy } from "../../core/metrics.ts";
+import { sgd } from "../../optim/sgd.ts";
+
+function values(n: number, seed: number, scale = 1): Float32Array {
+  const r = _mulberry32(seed);
+  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
+}
+
+function mlp(): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({ units: 16, inputShape: [6], activation: "relu" }),
+      tf.layers.dense({ units: 3 }),
+    ],
+  });
+}
+
+function cnn(): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: "relu", inputShape: [8, 8, 1] }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({
+        filters: 4,
+        kernelSize: 3,
+        padding: "same",
+        strides: 2,
+        activation: "relu",
+      }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 3 }),
+    ],
+  });
+}
+
+/** A seeded fit on the active backend: its losses, validation metrics and leak count. */
+async function seededFit(
+  make: () => tf.LayersModel,
+  inputShape: number[],
+): Promise<{ losses: number[]; metrics: number[]; leaked: number }> {
+  const n = 48;
+  const model = make();
+  // identical starting weights on every backend
+  model.setWeights(
+    model.getWeights().map((w, i) => tf.tensor(values(w.size, 100 + i, 0.4), w.shape)),
+  );
+  const x = tf.tensor(values(n * inputShape.reduce((a, b) => a * b), 7), [n, ...inputShape]);
+  const y = tf.tensor1d(Array.from({ length: n }, (_, i) => i % 3), "int32");
+  const learn = learner({
+    model,
+    data: { train: batches(x, y, { batchSize: 16 }), valid: batches(x, y, { batchSize: 24 }) },
+    loss: crossEntropy,
+    metrics: [accuracy],
+    optimizer: sgd({ mom: 0.9 }),
+  });
+  const before = tf.memory().numTensors;
+  const { history, state } = await fit(learn, 3, { lr: 0.05 });
+  const slots = model.trainableWeights.length;
+  const leaked = tf.memory().numTensors - before - slots;
+  disposeLearner(learn);
+  tf.dispose([x, y]);
+  model.dispose();
+  return { losses: history.losses, metrics: [...state.lastMetrics], leaked };
+}
+
+const results: Record<string, Record<string, Awaited<ReturnType<typeof seededFit>>>> = {};
+const infos: Record<string, BackendInfo> = {};
+
+for (const backend of ["cpu", "wasm", "webgpu"] as const) {
+  Deno.test(`useBackend("${backend}") starts it and an MLP and a CNN train there without leaks`, async () => {
+    infos[backend] = await useBackend(backend);
+    assertEquals(tf.getBackend(), backend);
+    results[backend] = {
+      mlp: await seededFit(mlp, [6]),
+      cnn: await seededFit(cnn, [8, 8, 1]),
+    };
+    for (const r of Object.values(results[backend]!)) {
+      assertEquals(r.leaked, 0);
+      assertEquals(r.losses.length, 9);
+      assert(r.losses.every(Number.isFinite));
+    }
+  });
+}
+
+Deno.test("cpu, wasm and webgpu agree on the losses and metrics of the same seeded fit", () => {
+  for (const model of ["mlp", "cnn"]) {
+    const ref = results.cpu![model]!;
+    for (const backend of ["wasm", "webgpu"]) {
+      const got = results[backend]![model]!;
+      [...got.losses, ...got.metrics].forEach((v, i) => {
+        const r = [...ref.losses, ...ref.metrics][i]!;
+        assert(
+          Math.abs(v - r) <= 1e-4 * Math.max(1, Math.abs(r)),
+          `${model} on ${backend}: ${v} vs ${r} at ${i}`,
+        );
+      });
+    }
+  }
+});
+
+Deno.test("useBackend('auto') takes WebGPU only for a real adapter, and says why", async () => {
+  const info = await useBackend("auto", { env: false });
+  if (info.adapter && !info.adapter.isFallback) {
+    assertEquals(info.name, "webgpu");
+  } else {
+    assertEquals(info.name, "wasm");
+    assert(info.simd);
+    if (info.adapter) assertStringIncludes(info.reason, "software fallback");
+  }
+  assertEquals(tf.getBackend(), info.name);
+  await useBackend("cpu");
+});
+
+Deno.test("useBackend() refuses unknown names, from the argument or FITLOOP_BACKEND", async () => {
+  await assertRejects(() => useBackend("tpu" as never), RangeError, "current value is tpu");
+  Deno.env.set("FITLOOP_BACKEND", "gpu");
+  try {
+    await assertRejects(() => useBackend("auto"), RangeError, "FITLOOP_BACKEND must be");
+    Deno.env.set("FITLOOP_BACKEND", "cpu");
+    const info = await useBackend("auto");
+    assertEquals(info.name, "cpu");
+    assertStringIncludes(info.reason, "FITLOOP_BACKEND");
+  } finally {
+    Deno.env.delete("FITLOOP_BACKEND");
+  }
+});
+
+Deno.test("an explicit backend that cannot start is an error that says why", async () => {
+  Object.defineProperty(globalThis.navigator, "gpu", { value: undefined, configurable: true });
+  try {
+    await assertRejects(
+      () => useBackend("webgpu"),
+      Error,
+      "Cannot use the webgpu backend: navigator.gpu is not available in this runtime",
+    );
+    const info = await useBackend("auto", { env: false });
+    assertEquals(info.name, "wasm");
+    assertStringIncludes(info.reason, "no webgpu: navigator.gpu is not available");
+  } finally {
+    delete (globalThis.navigator as { gpu?: unknown }).gpu;
+  }
+  assert(globalThis.navigator.gpu !== undefined);
+  await useBackend("cpu");
+});

@@ -1,0 +1,205 @@
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { dryRun } from "../../core/dry_run.ts";
+import { ashaPruner } from "../../sweep/asha_pruner.ts";
+import { medianPruner } from "../../sweep/median_pruner.ts";
+import { mergeJournals, readJournal } from "../../sweep/journal.ts";
+import { choice, grid, random, uniform } from "../../sweep/search_space.ts";
+import { parseShard, sweep } from "../../sweep/sweep.ts";
+import { plotSweep, sweepTable, sweepToCsv } from "../../sweep/sweep_report.ts";
+
+const losses = (start: number, decay: number, n: number) =>
+  Array.from({ length: n }, (_, i) => start * decay ** i);
+
+Deno.test("an in-process sweep ranks trials by objective; a failing trial does not stop it", async () => {
+  const seen: number[] = [];
+  const result = await sweep({
+    space: { x: choice([3, 1, 4, 1.5, 9]) },
+    strategy: grid(),
+    concurrency: 2,
+    trial: async ({ x }, ctx) => {
+      if (x === 4) throw new Error("trial 2 breaks");
+      const run = await dryRun(ctx.callbacks, {
+        epochs: 2,
+        batchesPerEpoch: 1,
+        validLosses: [x + 1, x],
+      });
+      seen.push(x);
+      return run.state.lastMetrics[0]!;
+    },
+  });
+  assertEquals(result.trials.map((t) => t.params.x), [1, 1.5, 3, 9, 4]);
+  assertEquals(result.trials.map((t) => t.status), [
+    "finished",
+    "finished",
+    "finished",
+    "finished",
+    "failed",
+  ]);
+  assertStringIncludes(result.trials[4]!.error!, "trial 2 breaks");
+  assertEquals(result.best?.objective, 1);
+  assertEquals(result.trials[0]!.epochs, [{ validLoss: 2 }, { validLoss: 1 }]);
+  assertEquals(seen.length, 4);
+  const table = sweepTable(result).split("\n");
+  assertEquals(table[0]!.split(/\s+/), ["rank", "trial", "status", "objective", "x", "seconds"]);
+  assertEquals(table.length, 6);
+  const csv = sweepToCsv(result.trials).trim().split("\n");
+  assertEquals(csv[1]!.split(",").slice(0, 4), ["1", "finished", "1", "1"]);
+  assertEquals(csv[5]!.split(",").slice(0, 3), ["2", "failed", ""]);
+  assertStringIncludes(plotSweep(result).svg, "objective vs x");
+});
+
+Deno.test("the median pruner stops a trial clearly worse than the others at the same epoch", async () => {
+  const curves: Record<string, number[]> = {
+    good1: losses(1, 0.8, 6),
+    good2: losses(1.1, 0.8, 6),
+    good3: losses(0.9, 0.8, 6),
+    bad: losses(3, 0.99, 6),
+  };
+  const result = await sweep({
+    space: { name: choice(["good1", "good2", "good3", "bad"]) },
+    strategy: grid(),
+    pruner: medianPruner({ warmupEpochs: 2, minTrials: 2 }),
+    trial: async ({ name }, ctx) => {
+      const run = await dryRun(ctx.callbacks, {
+        epochs: 6,
+        batchesPerEpoch: 1,
+        validLosses: curves[name]!,
+      });
+      return run.state.lastMetrics[0]!;
+    },
+  });
+  const bad = result.trials.find((t) => t.params.name === "bad")!;
+  assertEquals(bad.status, "pruned");
+  assertEquals(bad.epochs.length, 3); // stopped at the end of epoch 2, after the warm-up
+  assert(
+    result.trials.filter((t) => t.params.name !== "bad").every((t) => t.status === "finished"),
+  );
+});
+
+Deno.test("the ASHA pruner keeps the top 1/rf at each rung and stops the rest", async () => {
+  const starts = [1, 1.2, 1.4, 3, 5, 7];
+  const result = await sweep({
+    space: { start: choice(starts) },
+    strategy: grid(),
+    pruner: ashaPruner({ minEpochs: 1, reductionFactor: 2 }),
+    trial: async ({ start }, ctx) => {
+      const run = await dryRun(ctx.callbacks, {
+        epochs: 4,
+        batchesPerEpoch: 1,
+        validLosses: losses(start, 0.9, 4),
+      });
+      return run.state.lastMetrics[0]!;
+    },
+  });
+  const byStart = new Map(result.trials.map((t) => [t.params.start, t]));
+  // sequential trials: at rung 1 (epoch 0) trial k competes with the k earlier ones
+  assertEquals(byStart.get(1)!.status, "finished");
+  for (const s of [3, 5, 7]) assertEquals(byStart.get(s)!.status, "pruned", `start ${s}`);
+  assertEquals(byStart.get(7)!.epochs.length, 1);
+});
+
+Deno.test("shards split a plan so that every trial runs on exactly one of them", async () => {
+  assertEquals(parseShard("2/3"), { index: 2, count: 3 });
+  const dir = await Deno.makeTempDir();
+  const space = { a: uniform(0, 1), b: choice([1, 2, 3]) };
+  const strategy = random({ n: 17, seed: 5 });
+  const journals: string[] = [];
+  const indices: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const journal = `${dir}/shard-${k}.jsonl`;
+    journals.push(journal);
+    const r = await sweep({
+      space,
+      strategy,
+      shard: `${k}/3`,
+      journal,
+      trial: ({ a, b }) => a * b,
+    });
+    indices.push(...r.trials.map((t) => t.index));
+  }
+  assertEquals(indices.slice().sort((x, y) => x - y), Array.from({ length: 17 }, (_, i) => i));
+  const merged = await mergeJournals(journals, `${dir}/all.jsonl`);
+  assertEquals(merged.map((r) => r.index), Array.from({ length: 17 }, (_, i) => i));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("trials in Workers: a crash or a throw marks the trial failed and the sweep goes on", async () => {
+  const result = await sweep({
+    space: { mode: choice(["curve", "crash", "fit", "throw"]), loss: 2 },
+    strategy: grid(),
+    concurrency: 2,
+    monitor: "validLoss",
+    trial: { module: new URL("../fixtures/sweep_trial.ts", import.meta.url) },
+  });
+  const byMode = new Map(result.trials.map((t) => [t.params.mode, t]));
+  assertEquals(byMode.get("curve")!.status, "finished");
+  assertEquals(byMode.get("curve")!.objective, 2 * 0.8);
+  assertEquals(byMode.get("crash")!.status, "failed");
+  assertStringIncludes(byMode.get("crash")!.error!, "boom in the worker");
+  assertEquals(byMode.get("throw")!.status, "failed");
+  assertStringIncludes(byMode.get("throw")!.error!, "RangeError: this trial fails");
+  const fitted = byMode.get("fit")!;
+  assertEquals(fitted.status, "finished");
+  assertEquals(fitted.epochs.length, 2);
+  assert(fitted.objective! >= 0.5, `accuracy ${fitted.objective}`);
+});
+
+Deno.test("trials in child processes: even running out of memory only fails that trial", async () => {
+  const result = await sweep({
+    space: { mode: choice(["curve", "oom", "throw", "print"]), loss: 3 },
+    strategy: grid(),
+    concurrency: 2,
+    isolation: "process",
+    processFlags: ["--v8-flags=--max-old-space-size=150"],
+    trial: { module: new URL("../fixtures/sweep_trial.ts", import.meta.url) },
+  });
+  const byMode = new Map(result.trials.map((t) => [t.params.mode, t]));
+  assertEquals(byMode.get("curve")!.status, "finished");
+  assertEquals(byMode.get("curve")!.objective, 3 * 0.8);
+  assertEquals(byMode.get("curve")!.epochs.length, 3);
+  assertEquals(byMode.get("print")!.status, "finished");
+  assertEquals(byMode.get("oom")!.status, "failed");
+  assertStringIncludes(byMode.get("oom")!.error!, "ended with");
+  assertStringIncludes(byMode.get("oom")!.error!, "out of memory");
+  assertStringIncludes(byMode.get("throw")!.error!, "RangeError: this trial fails");
+});
+
+Deno.test("a killed sweep resumes from its journal and no trial is journaled twice", async () => {
+  const dir = await Deno.makeTempDir();
+  const journal = `${dir}/j.jsonl`;
+  const runs = `${dir}/runs.log`;
+  const command = () =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--import-map=tests/import_map.json",
+        "tests/fixtures/sweep_script.ts",
+        journal,
+        runs,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    });
+  const first = command().spawn();
+  const deadline = Date.now() + 30_000;
+  while ((await readJournal(journal)).length < 3 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  first.kill("SIGKILL");
+  await first.output();
+  const afterKill = (await readJournal(journal)).length;
+  assert(afterKill >= 3 && afterKill < 8, `journaled before the kill: ${afterKill}`);
+  const second = await command().output();
+  assertEquals(
+    new TextDecoder().decode(second.stdout).trim(),
+    `ran ${8 - afterKill}, resumed ${afterKill}`,
+  );
+  const records = await readJournal(journal);
+  assertEquals(records.length, 8);
+  assertEquals(new Set(records.map((r) => r.key)).size, 8);
+  // every journaled trial finished exactly once; only the one cut off by the kill started twice
+  const starts = (await Deno.readTextFile(runs)).trim().split("\n");
+  assert(starts.length <= 9, `${starts.length} starts`);
+  await Deno.remove(dir, { recursive: true });
+});
