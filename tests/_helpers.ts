@@ -1,6 +1,6 @@
 // Shared test fixtures: the cpu backend, small models and a tensor-count guard.
 import * as tf from "@tensorflow/tfjs";
-import "./_env.ts";
+import "../backend/_env.ts";
 import { type Batches, batches } from "../core/data.ts";
 import type { HandModel } from "../core/learner.ts";
 import type { Variable } from "../core/types.ts";

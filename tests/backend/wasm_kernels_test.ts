@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { assert, assertEquals } from "@std/assert";
-import "../../core/_env.ts";
+import "../../backend/_env.ts";
 import { _mulberry32 } from "../../core/_rng.ts";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../../backend/wasm_kernels.ts";
 
