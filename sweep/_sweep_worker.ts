@@ -3,36 +3,60 @@
 // `isolation: "process"`, as a child process (which also survives out-of-memory: V8 ends
 // the whole process when any of its isolates runs out of heap). It imports the trial
 // module, runs the trial with the sweep's callback (which reports each epoch to the
-// executor and prunes through it) and sends the outcome back.
-import { trialCallback, type TrialReports } from "./pruner_callback.ts";
-import { _objective, _PROCESS_PREFIX, type TrialResult } from "./sweep.ts";
+// executor and prunes through it) and sends the outcome back. A child process ends as
+// soon as its standard input closes: when the sweep dies (even by kill -9), its trials die.
+import * as tf from "@tensorflow/tfjs";
+import "../backend/_env.ts";
+import { trialCallback } from "./pruner_callback.ts";
+import {
+  errorText,
+  type ExecutorMessage,
+  exportNames,
+  objectiveOf,
+  PROCESS_PREFIX,
+  type RunMessage,
+  type TrialResult,
+} from "./_protocol.ts";
+import type { TrialReports } from "./types.ts";
 
-/** The message that starts a trial. */
-export interface _RunMessage {
-  type: "run";
-  trialId: number;
-  module: string;
-  exportName: string;
-  params: Record<string, unknown>;
-  monitor: string;
-  direction: "minimize" | "maximize";
-  pruner?: Parameters<typeof trialCallback>[0]["pruner"];
+// No WebGL under Deno: without this, tfjs probes for it (printing two stack traces) when
+// the trial first touches a backend.
+tf.env().set("WEBGL_VERSION", 0);
+
+const waiting = new Map<number, { ok: (r: TrialReports) => void; fail: (e: Error) => void }>();
+
+function onMessage(msg: ExecutorMessage, send: (message: unknown) => void): Promise<void> | void {
+  if (msg.type === "run") return run(msg, send);
+  const w = waiting.get(msg.epoch);
+  waiting.delete(msg.epoch);
+  if (msg.type === "reports") w?.ok(new Map(msg.reports));
+  else w?.fail(new Error(msg.error));
 }
 
-const waiting = new Map<number, (reports: TrialReports) => void>();
-
-function _onReports(epoch: number, reports: TrialReports): void {
-  waiting.get(epoch)?.(reports);
-  waiting.delete(epoch);
-}
-
-async function _run(msg: _RunMessage, send: (message: unknown) => void): Promise<void> {
+async function run(msg: RunMessage, send: (message: unknown) => void): Promise<void> {
+  let fn: unknown;
   try {
     const mod = await import(msg.module) as Record<string, unknown>;
-    const fn = mod[msg.exportName];
+    fn = mod[msg.exportName];
     if (typeof fn !== "function") {
-      throw new TypeError(`The trial module ${msg.module} exports no function '${msg.exportName}'`);
+      send({
+        type: "failed",
+        setup: true,
+        error: `TypeError: Cannot run trials as module ${msg.module} exports no function '${msg.exportName}': it exports ${
+          exportNames(mod)
+        } (write \`export async function ${msg.exportName}(params, ctx)\`, or name the export with \`trial: { module, export }\`)`,
+      });
+      return;
     }
+  } catch (error) {
+    send({
+      type: "failed",
+      setup: true,
+      error: `Cannot import trial module ${msg.module}: ${errorText(error)}`,
+    });
+    return;
+  }
+  try {
     const channel = {
       trialId: msg.trialId,
       epochEnd(
@@ -40,8 +64,8 @@ async function _run(msg: _RunMessage, send: (message: unknown) => void): Promise
         metrics: Record<string, number>,
         value: number,
       ): Promise<TrialReports> {
-        return new Promise((resolve) => {
-          waiting.set(epoch, resolve);
+        return new Promise((ok, fail) => {
+          waiting.set(epoch, { ok, fail });
           send({ type: "epoch", epoch, metrics, value });
         });
       },
@@ -58,12 +82,9 @@ async function _run(msg: _RunMessage, send: (message: unknown) => void): Promise
       trialId: msg.trialId,
       callbacks,
     });
-    send({ type: "done", objective: _objective(out, msg.monitor) });
+    send({ type: "done", objective: objectiveOf(out, msg.monitor) });
   } catch (error) {
-    send({
-      type: "failed",
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    });
+    send({ type: "failed", error: errorText(error) });
   }
 }
 
@@ -73,19 +94,15 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
     onmessage: ((e: MessageEvent) => void) | null;
     postMessage(message: unknown): void;
   };
-  scope.onmessage = (e: MessageEvent) => {
-    const msg = e.data as _RunMessage | { type: "reports"; epoch: number; reports: TrialReports };
-    if (msg.type === "reports") _onReports(msg.epoch, msg.reports);
-    else void _run(msg, (m) => scope.postMessage(m));
-  };
+  scope.onmessage = (e: MessageEvent) =>
+    void onMessage(e.data as ExecutorMessage, (m) => scope.postMessage(m));
 } else if (import.meta.main) {
   // a child process: JSON lines on standard input and (prefixed) on standard output
   const encoder = new TextEncoder();
   const send = (message: unknown) =>
-    void Deno.stdout.writeSync(encoder.encode(`${_PROCESS_PREFIX}${JSON.stringify(message)}\n`));
+    void Deno.stdout.writeSync(encoder.encode(`${PROCESS_PREFIX}${JSON.stringify(message)}\n`));
   const decoder = new TextDecoder();
   let buffered = "";
-  let running: Promise<void> | undefined;
   for await (const chunk of Deno.stdin.readable) {
     buffered += decoder.decode(chunk, { stream: true });
     let nl: number;
@@ -93,14 +110,11 @@ if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       if (!line.trim()) continue;
-      const msg = JSON.parse(line) as _RunMessage | {
-        type: "reports";
-        epoch: number;
-        reports: [number, number[]][];
-      };
-      if (msg.type === "run") running = _run(msg, send).then(() => Deno.exit(0));
-      else _onReports(msg.epoch, new Map(msg.reports));
+      const msg = JSON.parse(line) as ExecutorMessage;
+      const running = onMessage(msg, send);
+      if (running) void running.then(() => Deno.exit(0));
     }
   }
-  await running;
+  // standard input closed: the sweep has ended or died, so this trial ends too
+  Deno.exit(3);
 }

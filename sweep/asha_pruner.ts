@@ -1,5 +1,3 @@
-import type { TrialReports } from "./pruner_callback.ts";
-
 /** Options of {@linkcode ashaPruner}. */
 export interface AshaPrunerOptions {
   /** Epochs of the first rung. @default {1} */
@@ -30,7 +28,7 @@ export interface AshaPruner {
  *
  * @example
  * ```ts
- * import { ashaPruner, shouldPrune } from "@fitloop/fitloop";
+ * import { ashaPruner, shouldPrune } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const p = ashaPruner({ minEpochs: 1, reductionFactor: 2 });
  * const reports = new Map([[0, [0.5]], [1, [0.4]], [2, [0.9]], [3, [0.6]]]);
@@ -51,35 +49,4 @@ export function ashaPruner(options: AshaPrunerOptions = {}): AshaPruner {
     );
   }
   return { kind: "asha", minEpochs, reductionFactor };
-}
-
-/** Whether the end of 0-based `epoch` is a rung. */
-function _isRung(p: AshaPruner, epoch: number): boolean {
-  for (let r = p.minEpochs; r <= epoch + 1; r *= p.reductionFactor) {
-    if (r === epoch + 1) return true;
-  }
-  return false;
-}
-
-/** The ASHA pruner's decision for trial `self` at `epoch`. */
-export function _ashaDecision(
-  p: AshaPruner,
-  reports: TrialReports,
-  self: number,
-  epoch: number,
-  minimize: boolean,
-): boolean {
-  if (!_isRung(p, epoch)) return false;
-  const value = reports.get(self)?.[epoch];
-  if (value === undefined) return false;
-  if (Number.isNaN(value)) return true;
-  const competing: number[] = [];
-  for (const values of reports.values()) {
-    const v = values[epoch];
-    if (v !== undefined && !Number.isNaN(v)) competing.push(v);
-  }
-  competing.sort((a, b) => (minimize ? a - b : b - a));
-  const keep = Math.max(1, Math.floor(competing.length / p.reductionFactor));
-  const threshold = competing[keep - 1]!;
-  return minimize ? value > threshold : value < threshold;
 }

@@ -1,39 +1,19 @@
 /**
- * The sweep journal: append-only JSONL, one line per finished, pruned or failed trial.
- * A sweep reads it first and skips the trials already there, so a killed sweep resumes
- * where it stopped; journals written by shards on several machines merge into one.
+ * Reading the sweep journal: append-only JSONL with one line per ended trial attempt
+ * (finished, pruned or failed), among the claim, epoch and heartbeat lines that
+ * `journalStorage` writes. Journals written by shards on several machines merge into one.
  *
  * @module
  */
 
-/** How a trial ended. */
-export type TrialStatus = "finished" | "pruned" | "failed";
+export type { TrialRecord, TrialStatus } from "./types.ts";
+import type { TrialRecord, TrialStatus } from "./types.ts";
 
-/** One trial as the journal keeps it. */
-export interface TrialRecord {
-  /** Identity of the trial: its canonical parameters (see {@linkcode trialKey}). */
-  readonly key: string;
-  /** Position in the sweep's plan. */
-  readonly index: number;
-  /** The parameters. */
-  readonly params: Readonly<Record<string, unknown>>;
-  /** How it ended. */
-  readonly status: TrialStatus;
-  /** The objective (the last reported value for a pruned trial); null if failed. */
-  readonly objective: number | null;
-  /** Validation loss and metrics at the end of each epoch, by name. */
-  readonly epochs: readonly Readonly<Record<string, number | null>>[];
-  /** Wall time in seconds. */
-  readonly seconds: number;
-  /** Why it failed. */
-  readonly error?: string;
-}
-
-function _canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(_canonical);
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
   if (value && typeof value === "object") {
     return Object.fromEntries(
-      Object.keys(value).sort().map((k) => [k, _canonical((value as Record<string, unknown>)[k])]),
+      Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
     );
   }
   return value;
@@ -49,18 +29,19 @@ function _canonical(value: unknown): unknown {
  *
  * @example Key order does not matter
  * ```ts
- * import { trialKey } from "@fitloop/fitloop";
+ * import { trialKey } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(trialKey({ b: 1, a: 2 }), trialKey({ a: 2, b: 1 }));
  * ```
  */
 export function trialKey(params: Readonly<Record<string, unknown>>, repeat = 0): string {
-  const json = JSON.stringify(_canonical(params));
+  const json = JSON.stringify(canonical(params));
   return repeat === 0 ? json : `${json}#${repeat}`;
 }
 
 /**
- * Reads a journal; a missing file is an empty journal, and a last line cut short by a
+ * Reads the trial records of a journal (one per ended attempt; a re-run trial has several,
+ * the last one counts); a missing file is an empty journal, and a last line cut short by a
  * crash is ignored.
  *
  * @param path The JSONL file.
@@ -69,7 +50,7 @@ export function trialKey(params: Readonly<Record<string, unknown>>, repeat = 0):
  *
  * @example
  * ```ts
- * import { readJournal } from "@fitloop/fitloop";
+ * import { readJournal } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(await readJournal("/nonexistent/journal.jsonl"), []);
  * ```
@@ -86,7 +67,10 @@ export async function readJournal(path: string | URL): Promise<TrialRecord[]> {
   const out: TrialRecord[] = [];
   lines.forEach((line, i) => {
     try {
-      out.push(JSON.parse(line) as TrialRecord);
+      const parsed = JSON.parse(line) as TrialRecord & { type?: string; at?: number; requeue?: boolean };
+      if (parsed.type !== undefined || !("status" in parsed)) return;
+      const { at: _at, requeue: _requeue, ...record } = parsed;
+      out.push(record);
     } catch (e) {
       if (i !== lines.length - 1 || text.endsWith("\n")) {
         throw new SyntaxError(`Cannot read journal '${path}': line ${i + 1} is not JSON`, {
@@ -108,7 +92,7 @@ export async function readJournal(path: string | URL): Promise<TrialRecord[]> {
  *
  * @example
  * ```ts
- * import { appendJournal, readJournal } from "@fitloop/fitloop";
+ * import { appendJournal, readJournal } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
  * const record = { key: "{}", index: 0, params: {}, status: "finished" as const, objective: 1, epochs: [], seconds: 0 };
@@ -128,7 +112,7 @@ export async function appendJournal(path: string | URL, record: TrialRecord): Pr
 const RANK: Record<TrialStatus, number> = { finished: 2, pruned: 1, failed: 0 };
 
 /**
- * Merges journals (say, one per shard): one record per trial key, a finished or pruned
+ * Merges journals (say, one per shard): one record per trial index, a finished or pruned
  * record winning over a failed one; optionally written to `output`.
  *
  * @param paths The journals.
@@ -137,14 +121,14 @@ const RANK: Record<TrialStatus, number> = { finished: 2, pruned: 1, failed: 0 };
  *
  * @example
  * ```ts
- * import { appendJournal, mergeJournals } from "@fitloop/fitloop";
+ * import { appendJournal, mergeJournals } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const a = await Deno.makeTempFile();
  * const b = await Deno.makeTempFile();
  * const base = { params: {}, objective: 1, epochs: [], seconds: 0 };
- * await appendJournal(a, { ...base, key: "x", index: 0, status: "failed", objective: null });
- * await appendJournal(b, { ...base, key: "x", index: 0, status: "finished" });
- * await appendJournal(b, { ...base, key: "y", index: 1, status: "finished" });
+ * await appendJournal(a, { ...base, key: "{}", index: 0, status: "failed", objective: null });
+ * await appendJournal(b, { ...base, key: "{}", index: 0, status: "finished" });
+ * await appendJournal(b, { ...base, key: "{}", index: 1, status: "finished" });
  * const merged = await mergeJournals([a, b]);
  * assertEquals(merged.map((r) => r.status), ["finished", "finished"]);
  * await Deno.remove(a);
@@ -155,14 +139,14 @@ export async function mergeJournals(
   paths: readonly (string | URL)[],
   output?: string | URL,
 ): Promise<TrialRecord[]> {
-  const byKey = new Map<string, TrialRecord>();
+  const byIndex = new Map<number, TrialRecord>();
   for (const path of paths) {
     for (const r of await readJournal(path)) {
-      const seen = byKey.get(r.key);
-      if (!seen || RANK[r.status] > RANK[seen.status]) byKey.set(r.key, r);
+      const seen = byIndex.get(r.index);
+      if (!seen || RANK[r.status] >= RANK[seen.status]) byIndex.set(r.index, r);
     }
   }
-  const merged = [...byKey.values()].sort((a, b) => a.index - b.index);
+  const merged = [...byIndex.values()].sort((a, b) => a.index - b.index);
   if (output !== undefined) {
     await Deno.writeTextFile(
       output,

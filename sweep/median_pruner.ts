@@ -1,5 +1,3 @@
-import type { TrialReports } from "./pruner_callback.ts";
-
 /** Options of {@linkcode medianPruner}. */
 export interface MedianPrunerOptions {
   /** Epochs never pruned at the start of a trial. @default {1} */
@@ -28,7 +26,7 @@ export interface MedianPruner {
  *
  * @example
  * ```ts
- * import { medianPruner, shouldPrune } from "@fitloop/fitloop";
+ * import { medianPruner, shouldPrune } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const p = medianPruner({ warmupEpochs: 1 });
  * const reports = new Map([[0, [0.9, 0.5]], [1, [0.9, 0.4]], [2, [0.9, 0.8]]]);
@@ -46,27 +44,4 @@ export function medianPruner(options: MedianPrunerOptions = {}): MedianPruner {
     }
   }
   return { kind: "median", warmupEpochs, minTrials };
-}
-
-/** The median pruner's decision for trial `self` at `epoch`. */
-export function _medianDecision(
-  p: MedianPruner,
-  reports: TrialReports,
-  self: number,
-  epoch: number,
-  minimize: boolean,
-): boolean {
-  if (epoch < p.warmupEpochs) return false;
-  const value = reports.get(self)?.[epoch];
-  if (value === undefined || Number.isNaN(value)) return value !== undefined;
-  const others: number[] = [];
-  for (const [id, values] of reports) {
-    const v = values[epoch];
-    if (id !== self && v !== undefined && !Number.isNaN(v)) others.push(v);
-  }
-  if (others.length < Math.max(1, p.minTrials)) return false;
-  others.sort((a, b) => a - b);
-  const mid = others.length >> 1;
-  const median = others.length % 2 ? others[mid]! : (others[mid - 1]! + others[mid]!) / 2;
-  return minimize ? value > median : value < median;
 }

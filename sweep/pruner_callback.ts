@@ -1,17 +1,19 @@
+/**
+ * The callback a sweep puts in every trial, and the pruning decision it takes from every
+ * trial's reports.
+ *
+ * @module
+ */
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
-import { _ashaDecision, type AshaPruner } from "./asha_pruner.ts";
-import { _medianDecision, type MedianPruner } from "./median_pruner.ts";
+import type { AshaPruner } from "./asha_pruner.ts";
+import type { MedianPruner } from "./median_pruner.ts";
+import { ashaDecision, medianDecision } from "./_decisions.ts";
+import type { Direction, TrialReports } from "./types.ts";
 import { _monitored } from "../callbacks/_tracker.ts";
 
 /** A pruner, as plain data: {@linkcode medianPruner} or {@linkcode ashaPruner}. */
 export type Pruner = MedianPruner | AshaPruner;
-
-/** Every trial's monitored value at each epoch so far, by trial id. */
-export type TrialReports = ReadonlyMap<number, readonly number[]>;
-
-/** Whether a sweep minimizes or maximizes its objective. */
-export type Direction = "minimize" | "maximize";
 
 /** How a trial's callbacks talk to the sweep executor. */
 export interface TrialChannel {
@@ -41,7 +43,7 @@ export interface TrialChannel {
  *
  * @example
  * ```ts
- * import { medianPruner, shouldPrune } from "@fitloop/fitloop";
+ * import { medianPruner, shouldPrune } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const reports = new Map([[0, [1]], [1, [2]], [2, [3]]]);
  * assertEquals(shouldPrune(medianPruner({ warmupEpochs: 0 }), reports, 0, 0, "maximize"), true);
@@ -57,9 +59,9 @@ export function shouldPrune(
   const minimize = direction === "minimize";
   switch (pruner.kind) {
     case "median":
-      return _medianDecision(pruner, reports, self, epoch, minimize);
+      return medianDecision(pruner, reports, self, epoch, minimize);
     case "asha":
-      return _ashaDecision(pruner, reports, self, epoch, minimize);
+      return ashaDecision(pruner, reports, self, epoch, minimize);
   }
 }
 
@@ -85,7 +87,8 @@ export interface TrialCallbackOptions {
  *
  * @example
  * ```ts
- * import { dryRun, medianPruner, trialCallback } from "@fitloop/fitloop";
+ * import { dryRun } from "@fitloop/fitloop";
+ * import { medianPruner, trialCallback } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const others = new Map([[1, [0.5, 0.4]], [2, [0.6, 0.45]]]);
  * const channel = {

@@ -1,11 +1,13 @@
 /**
- * Search spaces and sweep strategies, as pure data and pure functions: a space is a plain
- * record of `choice`, `uniform`, `logUniform`, `intUniform` and constants; a strategy
- * turns it into a deterministic plan of trials (the same seed gives the same trials).
+ * Search spaces and the planned samplers, as pure data and pure functions: a space is a
+ * plain record of `choice`, `uniform`, `logUniform`, `intUniform` and constants; a sampler
+ * gives trial `i`'s parameters (the same seed gives the same trials). `grid()` and
+ * `random()` plan ahead; `tpe()` (tpe_sampler.ts) learns from the trials that have ended.
  *
  * @module
  */
 import { _mixSeed, _mulberry32 } from "../core/_rng.ts";
+import type { Direction, TrialRecord } from "./types.ts";
 
 /** Pick one of `values`. */
 export interface Choice<T> {
@@ -75,7 +77,7 @@ function _finiteRange(what: string, lo: number, hi: number): void {
  *
  * @example
  * ```ts
- * import { choice } from "@fitloop/fitloop";
+ * import { choice } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(choice([16, 32]).values, [16, 32]);
  * ```
@@ -97,7 +99,7 @@ export function choice<const T>(values: readonly T[]): Choice<T> {
  *
  * @example
  * ```ts
- * import { uniform } from "@fitloop/fitloop";
+ * import { uniform } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(uniform(0, 0.5).kind, "uniform");
  * ```
@@ -117,7 +119,7 @@ export function uniform(lo: number, hi: number): Uniform {
  *
  * @example
  * ```ts
- * import { logUniform } from "@fitloop/fitloop";
+ * import { logUniform } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(logUniform(1e-4, 1e-1).lo, 1e-4);
  * ```
@@ -140,7 +142,7 @@ export function logUniform(lo: number, hi: number): LogUniform {
  *
  * @example
  * ```ts
- * import { intUniform } from "@fitloop/fitloop";
+ * import { intUniform } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(intUniform(1, 3).hi, 3);
  * ```
@@ -163,7 +165,7 @@ export function intUniform(lo: number, hi: number): IntUniform {
  *
  * @example
  * ```ts
- * import { isDimension, uniform } from "@fitloop/fitloop";
+ * import { isDimension, uniform } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals([isDimension(uniform(0, 1)), isDimension(3)], [true, false]);
  * ```
@@ -174,10 +176,33 @@ export function isDimension(value: unknown): value is Dimension {
     (kind === "choice" || kind === "uniform" || kind === "logUniform" || kind === "intUniform");
 }
 
-/** A sweep strategy: turns a space into the planned trials' parameters. */
-export interface Strategy {
-  /** Name, for logs. */
+/** What a sampler knows when it picks a trial's parameters. */
+export interface SampleContext {
+  /** The trials that have ended (finished, pruned or failed), by index; running ones are absent. */
+  readonly history: readonly TrialRecord[];
+  /** Whether the sweep minimizes or maximizes. */
+  readonly direction: Direction;
+}
+
+/**
+ * A sampler: how many trials a sweep runs over a space, and trial `index`'s parameters.
+ * `sample` must be a pure function of (space, index, context) so that any worker of a
+ * shared study computes the same parameters from the same history.
+ */
+export interface Sampler {
+  /** Name, for logs and the study's record. */
   readonly name: string;
+  /** Whether trial `index`'s parameters depend on nothing but the index (grid, random): a
+   * resumed sweep then checks that its storage holds the same parameters. */
+  readonly planned: boolean;
+  /** The number of trials the sweep runs over `space`. */
+  size(space: SearchSpace): number;
+  /** The parameters of trial `index` (0 <= index < size), given what has ended so far. */
+  sample(space: SearchSpace, index: number, context: SampleContext): Record<string, unknown>;
+}
+
+/** A sampler that plans every trial ahead: `plan(space)` lists them all. */
+export interface PlannedSampler extends Sampler {
   /** The planned parameters, in order. */
   plan<S extends SearchSpace>(space: S): ParamsOf<S>[];
 }
@@ -186,37 +211,51 @@ export interface Strategy {
  * Every combination of the choices (constants held fixed), in order, the last dimension
  * varying fastest.
  *
- * @returns The strategy.
+ * @returns The sampler.
  *
  * @example Two by two
  * ```ts
- * import { choice, grid } from "@fitloop/fitloop";
+ * import { choice, grid } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const plan = grid().plan({ lr: choice([0.1, 0.01]), bs: choice([32, 64]), epochs: 3 });
  * assertEquals(plan.length, 4);
  * assertEquals(plan[1], { lr: 0.1, bs: 64, epochs: 3 });
  * ```
  */
-export function grid(): Strategy {
+export function grid(): PlannedSampler {
+  const plan = <S extends SearchSpace>(space: S): ParamsOf<S>[] => {
+    const keys = Object.keys(space);
+    for (const k of keys) {
+      const v = space[k];
+      if (isDimension(v) && v.kind !== "choice") {
+        throw new TypeError(
+          `Cannot plan a grid as '${k}' is ${v.kind}: a grid takes choice() and constants only`,
+        );
+      }
+    }
+    let rows: Record<string, unknown>[] = [{}];
+    for (const k of keys) {
+      const v = space[k];
+      const options = isDimension(v) ? (v as Choice<unknown>).values : [v];
+      rows = rows.flatMap((row) => options.map((o) => ({ ...row, [k]: o })));
+    }
+    return rows as ParamsOf<S>[];
+  };
+  let cached: { space: SearchSpace; rows: Record<string, unknown>[] } | undefined;
   return {
     name: "grid",
-    plan<S extends SearchSpace>(space: S): ParamsOf<S>[] {
-      const keys = Object.keys(space);
-      for (const k of keys) {
-        const v = space[k];
-        if (isDimension(v) && v.kind !== "choice") {
-          throw new TypeError(
-            `Cannot plan a grid as '${k}' is ${v.kind}: a grid takes choice() and constants only`,
-          );
-        }
+    planned: true,
+    plan,
+    size: (space) => plan(space).length,
+    sample(space, index) {
+      if (cached?.space !== space) cached = { space, rows: plan(space) };
+      const row = cached.rows[index];
+      if (!row) {
+        throw new RangeError(
+          `Cannot sample the grid as 'index' must be below ${cached.rows.length}: current value is ${index}`,
+        );
       }
-      let rows: Record<string, unknown>[] = [{}];
-      for (const k of keys) {
-        const v = space[k];
-        const options = isDimension(v) ? (v as Choice<unknown>).values : [v];
-        rows = rows.flatMap((row) => options.map((o) => ({ ...row, [k]: o })));
-      }
-      return rows as ParamsOf<S>[];
+      return { ...row };
     },
   };
 }
@@ -230,7 +269,7 @@ export interface RandomOptions {
 }
 
 /** One draw of a dimension from a uniform generator. */
-function _draw(d: Dimension, rand: () => number): unknown {
+function drawDimension(d: Dimension, rand: () => number): unknown {
   switch (d.kind) {
     case "choice":
       return d.values[Math.min(d.values.length - 1, Math.floor(rand() * d.values.length))];
@@ -248,12 +287,12 @@ function _draw(d: Dimension, rand: () => number): unknown {
  * depends only on (seed, i, the space), so a longer plan extends a shorter one.
  *
  * @param options Number of trials and seed.
- * @returns The strategy.
+ * @returns The sampler.
  * @throws {RangeError} If `n` is not a positive integer.
  *
  * @example
  * ```ts
- * import { choice, logUniform, random } from "@fitloop/fitloop";
+ * import { choice, logUniform, random } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const space = { lr: logUniform(1e-4, 1e-1), width: choice([32, 64]) };
  * const a = random({ n: 5, seed: 1 }).plan(space);
@@ -261,26 +300,28 @@ function _draw(d: Dimension, rand: () => number): unknown {
  * assertEquals(a.length, 5);
  * ```
  */
-export function random(options: RandomOptions): Strategy {
+export function random(options: RandomOptions): PlannedSampler {
   const { n, seed = 0 } = options;
   if (!(Number.isInteger(n) && n >= 1)) {
     throw new RangeError(
       `Cannot create random as 'n' must be a positive integer: current value is ${n}`,
     );
   }
+  const one = (space: SearchSpace, i: number): Record<string, unknown> => {
+    const rand = _mulberry32(_mixSeed(seed, i));
+    const row: Record<string, unknown> = {};
+    for (const k of Object.keys(space)) {
+      const v = space[k];
+      row[k] = isDimension(v) ? drawDimension(v, rand) : v;
+    }
+    return row;
+  };
   return {
     name: `random(n=${n}, seed=${seed})`,
-    plan<S extends SearchSpace>(space: S): ParamsOf<S>[] {
-      const keys = Object.keys(space);
-      return Array.from({ length: n }, (_, i) => {
-        const rand = _mulberry32(_mixSeed(seed, i));
-        const row: Record<string, unknown> = {};
-        for (const k of keys) {
-          const v = space[k];
-          row[k] = isDimension(v) ? _draw(v, rand) : v;
-        }
-        return row as ParamsOf<S>;
-      });
-    },
+    planned: true,
+    plan: <S extends SearchSpace>(space: S): ParamsOf<S>[] =>
+      Array.from({ length: n }, (_, i) => one(space, i) as ParamsOf<S>),
+    size: () => n,
+    sample: (space, index) => one(space, index),
   };
 }

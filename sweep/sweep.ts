@@ -1,47 +1,51 @@
 /**
- * Scripted hyper-parameter sweeps: a sweep is a pure plan of trials (a search space and a
- * strategy) plus an executor that runs them, up to `concurrency` at a time, each in its
- * own Deno Worker (its own tfjs) when the trial is a module, so that a trial that crashes
- * is marked failed and the sweep goes on. Pruning is a callback in every trial; finished,
- * pruned and failed trials go to an append-only journal that a re-run resumes from; a
- * `shard` splits the plan across machines.
+ * Scripted hyper-parameter sweeps: a sampler gives each trial's parameters, an executor
+ * runs the trials, up to `concurrency` at a time, each in its own Deno Worker (its own
+ * tfjs) or child process when the trial is a module, so that a trial that crashes is
+ * marked failed and the sweep goes on. Pruning is a callback in every trial. Trials live
+ * in a storage: in memory, a journal file that a re-run resumes from (and that several
+ * processes on one machine may share), or a PostgreSQL database that any number of
+ * machines share.
  *
  * @module
  */
 import type { Callback } from "../core/callback.ts";
+import type { Pruner, TrialChannel } from "./pruner_callback.ts";
+import { shouldPrune } from "./pruner_callback.ts";
+import { trialKey } from "./journal.ts";
+import { journalStorage } from "./journal_storage.ts";
+import { postgresStorage } from "./postgres_storage.ts";
+import { memoryStorage } from "./_memory_storage.ts";
+import { checkKeys } from "./_options.ts";
 import {
-  type Direction,
-  type Pruner,
-  shouldPrune,
-  trialCallback,
-  type TrialChannel,
-  type TrialReports,
-} from "./pruner_callback.ts";
-import type { FitResult } from "../core/fit.ts";
-import {
-  appendJournal,
-  readJournal,
-  trialKey,
-  type TrialRecord,
-  type TrialStatus,
-} from "./journal.ts";
-import type { ParamsOf, SearchSpace, Strategy } from "./search_space.ts";
+  type ModuleRef,
+  type Outcome,
+  runInChild,
+  runInProcess,
+  runInWorker,
+  type TrialFn,
+  type TrialSetup,
+} from "./_isolation.ts";
+import type { TrialResult } from "./_protocol.ts";
+import type { ParamsOf, Sampler, SearchSpace } from "./search_space.ts";
+import type { SweepStorage, TrialRef, WorkerInfo } from "./storage.ts";
+import type { Direction, Shard, TrialRecord, TrialStatus } from "./types.ts";
+
+export type { TrialResult } from "./_protocol.ts";
+export type { Shard } from "./types.ts";
 
 /** What a trial gets besides its parameters. */
 export interface TrialContext {
-  /** The trial's position in the plan. */
+  /** The trial's index in the sweep. */
   readonly trialId: number;
   /** Callbacks to pass to the trial's `fit`: the sweep's reporter and pruner. */
   readonly callbacks: readonly Callback[];
 }
 
-/** What a trial returns: the objective, or a fit result and the metric to read from it. */
-export type TrialResult = number | { readonly result: FitResult; readonly metric: string };
-
 /** A trial run in the sweep's own process. */
 export type TrialFunction<P> = (params: P, ctx: TrialContext) => TrialResult | Promise<TrialResult>;
 
-/** A trial run in a Deno Worker: a module and the name of the function it exports. */
+/** A trial run in a Deno Worker or a child process: a module and the name of the function it exports. */
 export interface TrialModule {
   /** The module's URL (for example `new URL("../trial.ts", import.meta.url)`). */
   readonly module: string | URL;
@@ -49,41 +53,50 @@ export interface TrialModule {
   readonly export?: string;
 }
 
-/** Which of `count` machines runs this part of the plan: trial `i` goes to shard `i % count`. */
-export interface Shard {
-  /** This shard, 0-based. */
-  readonly index: number;
-  /** Number of shards. */
-  readonly count: number;
-}
-
 /** Options of {@linkcode sweep}. */
 export interface SweepOptions<S extends SearchSpace> {
   /** The search space. */
   readonly space: S;
-  /** The trial: a function (in-process) or a module (each trial in its own Worker). */
+  /** The trial: a function (in-process) or a module (each trial in its own Worker or process). */
   readonly trial: TrialFunction<ParamsOf<S>> | TrialModule;
-  /** How to plan trials (`grid()` or `random({ n, seed })`). */
-  readonly strategy: Strategy;
-  /** Trials running at once. @default {1} */
+  /** How trials get their parameters: `grid()`, `random({ n, seed })` or `tpe({ n, seed })`. */
+  readonly sampler: Sampler;
+  /** Trials running at once in this process. @default {1} */
   readonly concurrency?: number;
   /** Stops trials early. @default {undefined} */
   readonly pruner?: Pruner;
-  /** JSONL journal to append to and resume from. @default {undefined} */
-  readonly journal?: string | URL;
+  /**
+   * Where trials are kept: a journal path (JSONL, resumable, shareable by processes on
+   * one machine), a `postgres://` URL (shared by any number of machines), or a storage
+   * (`journalStorage(path, …)`, `postgresStorage(url, …)`). @default {in memory}
+   */
+  readonly storage?: string | URL | SweepStorage;
+  /** The study's name in a PostgreSQL database given as a URL. @default {"default"} */
+  readonly study?: string;
   /** The metric reported each epoch (pruning reads it). @default {"validLoss"} */
   readonly monitor?: string;
   /** Whether the objective is minimized or maximized. @default {"minimize" for loss/error names, else "maximize"} */
   readonly direction?: Direction;
-  /** This machine's part of the plan, as `{ index, count }` or `"k/n"` (0-based k). */
+  /** This machine's part of the trials, as `{ index, count }` or `"k/n"` (0-based k). @default {undefined} */
   readonly shard?: Shard | string;
-  /** Called after each trial ends, with its record. */
+  /** Called after each trial this call runs ends, with its record. @default {undefined} */
   readonly onTrial?: (record: TrialRecord) => void;
+  /**
+   * Whether trials that failed before this call started run again (finished and pruned
+   * ones are kept). @default {true}
+   */
+  readonly rerunFailed?: boolean;
+  /**
+   * If the first this-many trials this call runs all fail with the same error, the sweep
+   * stops and throws it (0: never). @default {3}
+   */
+  readonly abortAfterFailures?: number;
   /**
    * How a module trial is isolated: a Deno Worker, or a child process. A trial that
    * throws or crashes its Worker is marked failed either way; one that runs out of memory
    * ends the whole Deno process when it runs in a Worker (V8 aborts on any isolate's
-   * out-of-memory), so use "process" when trials may. @default {"worker"}
+   * out-of-memory), so use "process" when trials may. A child process ends when the
+   * sweep's process does (even by kill -9). @default {"worker"}
    */
   readonly isolation?: "worker" | "process";
   /**
@@ -94,17 +107,35 @@ export interface SweepOptions<S extends SearchSpace> {
   readonly processFlags?: readonly string[];
 }
 
+const KNOWN = [
+  "space",
+  "trial",
+  "sampler",
+  "concurrency",
+  "pruner",
+  "storage",
+  "study",
+  "monitor",
+  "direction",
+  "shard",
+  "onTrial",
+  "rerunFailed",
+  "abortAfterFailures",
+  "isolation",
+  "processFlags",
+] as const;
+
 /** What {@linkcode sweep} returns. */
 export interface SweepResult {
-  /** Every trial of this shard's plan, best first (failed ones last). */
+  /** Every ended trial of the sweep (of this shard), best first, failed ones last. */
   readonly trials: readonly TrialRecord[];
   /** The best finished or pruned trial. */
   readonly best: TrialRecord | undefined;
   /** The direction used. */
   readonly direction: Direction;
-  /** Trials found in the journal and not run again. */
+  /** Trials that had ended before this call and were not run again. */
   readonly resumed: number;
-  /** Trials run now. */
+  /** Trials this call ran. */
   readonly ran: number;
 }
 
@@ -118,7 +149,7 @@ export interface SweepResult {
  *
  * @example
  * ```ts
- * import { parseShard } from "@fitloop/fitloop";
+ * import { parseShard } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(parseShard("1/4"), { index: 1, count: 4 });
  * ```
@@ -135,27 +166,8 @@ export function parseShard(text: string): Shard {
   return { index, count };
 }
 
-/** The objective of a trial's result. */
-export function _objective(out: TrialResult, fallback: string): number {
-  if (typeof out === "number") return out;
-  if (!out || typeof out !== "object" || !("result" in out)) {
-    throw new TypeError(
-      `A trial must return a number or { result, metric }: it returned ${String(out)}`,
-    );
-  }
-  const state = out.result.state;
-  const i = state.metricNames.indexOf(out.metric ?? fallback);
-  if (i < 0) {
-    throw new RangeError(
-      `A trial returned metric '${out.metric}' which the fit does not have: known metrics are ${
-        state.metricNames.join(", ")
-      }`,
-    );
-  }
-  return state.lastMetrics[i] ?? NaN;
-}
-
-function _better(direction: Direction): (a: TrialRecord, b: TrialRecord) => number {
+/** Orders trials best first, failed ones last (by index). */
+function better(direction: Direction): (a: TrialRecord, b: TrialRecord) => number {
   const rank = (r: TrialRecord) => (r.status === "failed" || r.objective === null ? 1 : 0);
   return (a, b) => {
     const byStatus = rank(a) - rank(b);
@@ -166,300 +178,241 @@ function _better(direction: Direction): (a: TrialRecord, b: TrialRecord) => numb
   };
 }
 
-interface Outcome {
-  readonly status: Exclude<TrialStatus, "pruned"> | "done";
-  readonly objective?: number;
-  readonly error?: string;
+function storageOf(spec: SweepOptions<SearchSpace>["storage"], study: string): SweepStorage {
+  if (spec === undefined) return memoryStorage();
+  if (typeof spec === "object" && !(spec instanceof URL)) {
+    if (typeof (spec as SweepStorage).claim !== "function") {
+      throw new TypeError(
+        `Cannot sweep as 'storage' must be a path, a postgres:// URL or a storage: current value is ${
+          JSON.stringify(spec)
+        }`,
+      );
+    }
+    return spec;
+  }
+  const text = String(spec);
+  if (/^postgres(ql)?:\/\//.test(text)) return postgresStorage(text, { study });
+  return journalStorage(spec);
 }
 
+function workerInfo(): WorkerInfo {
+  let host = "localhost";
+  try {
+    host = Deno.hostname();
+  } catch {
+    // no --allow-sys: liveness then rests on heartbeats alone
+  }
+  const tag = crypto.randomUUID().slice(0, 8);
+  return { id: `${host}:${Deno.pid}:${tag}`, host, pid: Deno.pid };
+}
+
+const sameJson = (a: unknown, b: unknown) =>
+  trialKey(a as Record<string, unknown>) === trialKey(b as Record<string, unknown>);
+
 /**
- * Runs a sweep: plans the trials, skips those already in the journal, runs the rest up
- * to `concurrency` at once (in Workers when `trial` is a module), prunes through the
- * trials' callbacks, journals every trial as it ends and returns them best first.
+ * Runs a sweep: claims trials from its storage one after another (up to `concurrency` at
+ * once, in Workers or child processes when `trial` is a module), prunes through the
+ * trials' callbacks against every trial's reports, records every trial as it ends and
+ * returns them best first. Trials already finished or pruned in the storage are kept;
+ * failed ones run again (see `rerunFailed`).
  *
- * @param options Space, trial, strategy and the rest.
+ * @param options Space, trial, sampler and the rest.
  * @returns The trials, best first, and the best one.
- * @throws {RangeError} If `concurrency` is not a positive integer or the shard is invalid.
+ * @throws {TypeError} For an unknown option, a wrong storage, or a trial module without the expected export.
+ * @throws {RangeError} If `concurrency` or `abortAfterFailures` is out of range, the shard is
+ * invalid, or the storage holds another study.
+ * @throws {Error} If the first `abortAfterFailures` trials all failed with the same error.
  *
  * @example A grid of two learning rates, in-process, with a synthetic objective
  * ```ts
- * import { choice, grid, sweep } from "@fitloop/fitloop";
+ * import { choice, grid, sweep } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const result = await sweep({
  *   space: { lr: choice([0.1, 0.01]) },
- *   strategy: grid(),
+ *   sampler: grid(),
  *   trial: ({ lr }) => Math.abs(Math.log10(lr) + 2),
  * });
  * assertEquals(result.best?.params, { lr: 0.01 });
  * ```
  */
 export async function sweep<S extends SearchSpace>(options: SweepOptions<S>): Promise<SweepResult> {
+  checkKeys("sweep", options, KNOWN, { strategy: "sampler", journal: "storage" });
   const concurrency = options.concurrency ?? 1;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new RangeError(
       `Cannot sweep as 'concurrency' must be a positive integer: current value is ${concurrency}`,
     );
   }
+  const abortAfter = options.abortAfterFailures ?? 3;
+  if (!(Number.isInteger(abortAfter) && abortAfter >= 0)) {
+    throw new RangeError(
+      `Cannot sweep as 'abortAfterFailures' must be a non-negative integer: current value is ${abortAfter}`,
+    );
+  }
+  const sampler = options.sampler;
+  if (!sampler || typeof sampler.sample !== "function") {
+    throw new TypeError(
+      `Cannot sweep as 'sampler' must be grid(), random({ n }) or tpe({ n }): current value is ${
+        String(sampler)
+      }`,
+    );
+  }
   const monitor = options.monitor ?? "validLoss";
   const direction: Direction = options.direction ??
     (/loss|error/i.test(monitor) ? "minimize" : "maximize");
+  if (direction !== "minimize" && direction !== "maximize") {
+    throw new RangeError(
+      `Cannot sweep as 'direction' must be "minimize" or "maximize": current value is ${
+        JSON.stringify(direction)
+      }`,
+    );
+  }
   const shard = typeof options.shard === "string" ? parseShard(options.shard) : options.shard;
   if (shard) parseShard(`${shard.index}/${shard.count}`);
-
-  const plan = options.strategy.plan(options.space);
-  const repeats = new Map<string, number>();
-  const planned = plan.map((params, index) => {
-    const base = trialKey(params as Record<string, unknown>);
-    const n = repeats.get(base) ?? 0;
-    repeats.set(base, n + 1);
-    return {
-      index,
-      params: params as Record<string, unknown>,
-      key: trialKey(params as Record<string, unknown>, n),
-    };
-  }).filter((t) => !shard || t.index % shard.count === shard.index);
-
-  const journaled = new Map<string, TrialRecord>();
-  if (options.journal !== undefined) {
-    for (const r of await readJournal(options.journal)) journaled.set(r.key, r);
+  const trial = options.trial;
+  if (typeof trial !== "function" && !(trial && typeof trial === "object" && "module" in trial)) {
+    throw new TypeError(
+      `Cannot sweep as 'trial' must be a function or { module }: current value is ${String(trial)}`,
+    );
   }
-  const reports = new Map<number, number[]>();
-  const records: TrialRecord[] = [];
-  for (const t of planned) {
-    const r = journaled.get(t.key);
-    if (!r) continue;
-    records.push(r);
-    const values = r.epochs.map((e) => e[monitor] ?? NaN);
-    if (values.length) reports.set(t.index, values);
-  }
-  const todo = planned.filter((t) => !journaled.has(t.key));
-  const resumed = records.length;
+  const space = options.space;
+  const size = sampler.size(space);
+  const inShard = (i: number) => i < size && (!shard || i % shard.count === shard.index);
 
-  const runOne = async (t: (typeof todo)[number]): Promise<void> => {
-    const started = performance.now();
-    const epochs: Record<string, number>[] = [];
-    let prunedAt = -1;
-    const channel: TrialChannel = {
-      trialId: t.index,
-      epochEnd(epoch, metrics, value): Promise<TrialReports> {
-        epochs[epoch] = { ...metrics };
-        const mine = reports.get(t.index) ?? [];
-        mine[epoch] = value;
-        reports.set(t.index, mine);
-        const snapshot = new Map([...reports].map(([k, v]) => [k, v.slice()]));
-        if (
-          prunedAt < 0 && options.pruner &&
-          shouldPrune(options.pruner, snapshot, t.index, epoch, direction)
-        ) {
-          prunedAt = epoch;
-        }
-        return Promise.resolve(snapshot);
-      },
-    };
-    const setup: _TrialSetup = {
-      params: t.params,
-      channel,
-      monitor,
-      direction,
-      pruner: options.pruner,
-    };
-    const outcome = typeof options.trial === "function"
-      ? await _inProcess(options.trial as TrialFunction<unknown>, setup)
-      : options.isolation === "process"
-      ? await _inChild(options.trial, setup, options.processFlags ?? [])
-      : await _inWorker(options.trial, setup);
-    const last = epochs.length ? epochs[epochs.length - 1]?.[monitor] : undefined;
-    const status: TrialStatus = outcome.status === "failed"
-      ? "failed"
-      : prunedAt >= 0
-      ? "pruned"
-      : "finished";
-    const objective = status === "failed"
-      ? null
-      : status === "pruned"
-      ? (last ?? outcome.objective ?? null)
-      : (outcome.objective ?? null);
-    const record: TrialRecord = {
-      key: t.key,
-      index: t.index,
-      params: t.params,
-      status,
-      objective: objective !== null && Number.isFinite(objective) ? objective : null,
-      epochs: epochs.map((e) =>
-        Object.fromEntries(Object.entries(e).map(([k, v]) => [k, Number.isFinite(v) ? v : null]))
-      ),
-      seconds: (performance.now() - started) / 1000,
-      ...(outcome.error ? { error: outcome.error } : {}),
-    };
-    records.push(record);
-    if (options.journal !== undefined) await appendJournal(options.journal, record);
-    options.onTrial?.(record);
-  };
-
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(concurrency, todo.length) }, async () => {
-    while (next < todo.length) await runOne(todo[next++]!);
-  });
-  await Promise.all(lanes);
-  const trials = records.sort(_better(direction));
-  const best = trials.find((r) => r.status !== "failed" && r.objective !== null);
-  return { trials, best, direction, resumed, ran: todo.length };
-}
-
-/** What a trial runs with, whichever way it runs. */
-interface _TrialSetup {
-  readonly params: Readonly<Record<string, unknown>>;
-  readonly channel: TrialChannel;
-  readonly monitor: string;
-  readonly direction: Direction;
-  readonly pruner: Pruner | undefined;
-}
-
-async function _inProcess(trial: TrialFunction<unknown>, setup: _TrialSetup): Promise<Outcome> {
-  const { params, channel, monitor, direction, pruner } = setup;
-  const callbacks = [trialCallback({ channel, monitor, direction, ...(pruner ? { pruner } : {}) })];
+  const storage = storageOf(options.storage, options.study ?? "default");
+  const worker = workerInfo();
+  const running = new Map<number, TrialRef>();
+  let beating: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (running.size === 0) return;
+    beating = beating.then(() => storage.heartbeat([...running.values()])).catch((e) =>
+      console.warn(`fitloop: sweep heartbeat to ${storage.location} failed: ${e}`)
+    );
+  }, storage.heartbeatSeconds * 1000);
+  const mine: TrialRecord[] = [];
+  let abort: Error | undefined;
   try {
-    const out = await trial(params, { trialId: channel.trialId, callbacks });
-    return { status: "done", objective: _objective(out, monitor) };
-  } catch (e) {
-    return { status: "failed", error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
-  }
-}
-
-/** The message that starts a module trial in a Worker or a child process. */
-function _runMessage(trial: TrialModule, setup: _TrialSetup): Record<string, unknown> {
-  const { params, channel, monitor, direction, pruner } = setup;
-  return {
-    type: "run",
-    trialId: channel.trialId,
-    module: String(trial.module),
-    exportName: trial.export ?? "trial",
-    params,
-    monitor,
-    direction,
-    pruner,
-  };
-}
-
-/** Prefix of the protocol's lines on a trial process's standard output. */
-export const _PROCESS_PREFIX = "\u0001fitloop-sweep\u0001";
-
-const PERMISSIONS = ["read", "write", "net", "env", "run", "sys", "ffi", "import"] as const;
-
-/** `--allow-*` flags for the permissions this process holds without restriction. */
-function _grantedFlags(): string[] {
-  const flags: string[] = [];
-  for (const name of PERMISSIONS) {
-    try {
-      if (Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted") {
-        flags.push(`--allow-${name}`);
-      }
-    } catch {
-      // a permission this Deno does not know
-    }
-  }
-  return flags;
-}
-
-async function _inChild(
-  trial: TrialModule,
-  setup: _TrialSetup,
-  extra: readonly string[],
-): Promise<Outcome> {
-  const { channel } = setup;
-  const runner = new URL("./_sweep_worker.ts", import.meta.url).href;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ..._grantedFlags(), ...extra, runner],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const encoder = new TextEncoder();
-  const send = (m: unknown) =>
-    writer.write(encoder.encode(`${JSON.stringify(m)}\n`)).catch(() => {});
-  await send(_runMessage(trial, setup));
-  let outcome: Outcome | undefined;
-  let stderrTail = "";
-  const readErr = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      stderrTail = (stderrTail + decoder.decode(chunk)).slice(-2000);
-    }
-  })();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of child.stdout) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (!line.startsWith(_PROCESS_PREFIX)) {
-        console.log(line); // the trial's own output
-        continue;
-      }
-      const msg = JSON.parse(line.slice(_PROCESS_PREFIX.length)) as _WorkerMessage;
-      if (msg.type === "epoch") {
-        const reports = await channel.epochEnd(msg.epoch, msg.metrics, msg.value);
-        await send({ type: "reports", epoch: msg.epoch, reports: [...reports] });
-      } else if (msg.type === "done") {
-        outcome = { status: "done", objective: msg.objective };
-      } else {
-        outcome = { status: "failed", error: msg.error };
+    const since = await storage.open(
+      { monitor, direction, sampler: sampler.name },
+      worker,
+    );
+    const before = (await storage.trials()).filter((r) => inShard(r.index));
+    if (sampler.planned) {
+      for (const r of before) {
+        const planned = sampler.sample(space, r.index, { history: [], direction });
+        if (!sameJson(planned, r.params)) {
+          throw new RangeError(
+            `Cannot sweep on ${storage.location} as its trial ${r.index} has parameters ${
+              trialKey(r.params)
+            } where this sweep's sampler gives ${trialKey(planned)}: use a new journal or study`,
+          );
+        }
       }
     }
-  }
-  const status = await child.status;
-  await readErr;
-  await writer.close().catch(() => {});
-  if (outcome) return outcome;
-  const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
-  const lines = stderrTail.split("\n").map((l) => l.replace(/^#\s*/, "").trim()).filter((l) => l);
-  const telling = lines.filter((l) => /Fatal|[Ee]rror|Uncaught|panic/.test(l));
-  const last = (telling.length ? telling : lines).slice(-2).join(" | ");
-  return {
-    status: "failed",
-    error: `the trial's process ended with ${how} before finishing${last ? `: ${last}` : ""}`,
-  };
-}
+    const pollMs = Math.min(2000, Math.max(100, storage.heartbeatSeconds * 500));
 
-/** Messages between the executor and a trial's worker. */
-export type _WorkerMessage =
-  | { type: "epoch"; epoch: number; metrics: Record<string, number>; value: number }
-  | { type: "done"; objective: number }
-  | { type: "failed"; error: string };
-
-function _inWorker(trial: TrialModule, setup: _TrialSetup): Promise<Outcome> {
-  const { channel } = setup;
-  return new Promise((resolve) => {
-    const worker = new Worker(new URL("./_sweep_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
-    let settled = false;
-    const finish = (outcome: Outcome) => {
-      if (settled) return;
-      settled = true;
-      worker.terminate();
-      resolve(outcome);
-    };
-    worker.onmessage = async (e: MessageEvent<_WorkerMessage>) => {
-      const msg = e.data;
-      if (msg.type === "epoch") {
-        const reports = await channel.epochEnd(msg.epoch, msg.metrics, msg.value);
-        if (!settled) worker.postMessage({ type: "reports", epoch: msg.epoch, reports });
-      } else if (msg.type === "done") {
-        finish({ status: "done", objective: msg.objective });
-      } else if (msg.type === "failed") {
-        finish({ status: "failed", error: msg.error });
+    const runOne = async (ref: TrialRef, params: Readonly<Record<string, unknown>>) => {
+      const started = performance.now();
+      const epochs: Record<string, number>[] = [];
+      let prunedAt = -1;
+      running.set(ref.index, ref);
+      const channel: TrialChannel = {
+        trialId: ref.index,
+        async epochEnd(epoch, metrics, value) {
+          epochs[epoch] = { ...metrics };
+          const reports = await storage.report(ref, epoch, metrics, value);
+          if (
+            prunedAt < 0 && options.pruner &&
+            shouldPrune(options.pruner, reports, ref.index, epoch, direction)
+          ) {
+            prunedAt = epoch;
+          }
+          return reports;
+        },
+      };
+      const setup: TrialSetup = { params, channel, monitor, direction, pruner: options.pruner };
+      const outcome: Outcome = typeof trial === "function"
+        ? await runInProcess(trial as TrialFn, setup)
+        : options.isolation === "process"
+        ? await runInChild(trial as ModuleRef, setup, options.processFlags ?? [])
+        : await runInWorker(trial as ModuleRef, setup);
+      let status: TrialStatus = outcome.status === "failed"
+        ? "failed"
+        : prunedAt >= 0
+        ? "pruned"
+        : "finished";
+      let error = outcome.error;
+      let objective: number | null = status === "finished" ? outcome.objective ?? null : null;
+      if (status === "pruned") {
+        objective = epochs[prunedAt]?.[monitor] ?? NaN;
+        if (!Number.isFinite(objective)) {
+          status = "failed";
+          error = `RangeError: the trial's '${monitor}' was ${objective} at epoch ${prunedAt}`;
+          objective = null;
+        }
+      }
+      const record: TrialRecord = {
+        key: trialKey(params),
+        index: ref.index,
+        params,
+        status,
+        objective,
+        epochs: epochs.map((e) =>
+          Object.fromEntries(Object.entries(e).map(([k, v]) => [k, Number.isFinite(v) ? v : null]))
+        ),
+        seconds: (performance.now() - started) / 1000,
+        ...(error ? { error } : {}),
+        attempt: ref.attempt,
+        worker: worker.id,
+      };
+      const kept = await storage.finish(ref, record);
+      running.delete(ref.index);
+      if (!kept) return;
+      mine.push(record);
+      options.onTrial?.(record);
+      if (outcome.setup && error) {
+        abort ??= new TypeError(error.replace(/^TypeError: /, ""));
+      } else if (abortAfter > 0 && mine.length === abortAfter) {
+        const errors = new Set(mine.map((r) => (r.status === "failed" ? r.error : undefined)));
+        const only = [...errors][0];
+        if (errors.size === 1 && only !== undefined) {
+          abort ??= new Error(
+            `Cannot go on with the sweep as its first ${abortAfter} trials all failed with: ${only}`,
+          );
+        }
       }
     };
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      finish({ status: "failed", error: `the trial's worker crashed: ${e.message}` });
+
+    const lane = async () => {
+      while (!abort) {
+        const claim = await storage.claim({
+          worker,
+          size,
+          ...(shard ? { shard } : {}),
+          ...(options.rerunFailed === false ? {} : { rerunFailedBefore: since }),
+          token: crypto.randomUUID(),
+          propose: (index, history) => sampler.sample(space, index, { history, direction }),
+        });
+        if (claim.kind === "done") return;
+        if (claim.kind === "wait") {
+          await new Promise((r) => setTimeout(r, pollMs));
+          continue;
+        }
+        await runOne(claim.trial, claim.trial.params);
+      }
     };
-    worker.onmessageerror = () =>
-      finish({ status: "failed", error: "the trial's worker sent an unreadable message" });
-    worker.postMessage(_runMessage(trial, setup));
-  });
+    await Promise.all(Array.from({ length: concurrency }, lane));
+    if (abort) throw abort;
+    const ranIndices = new Set(mine.map((r) => r.index));
+    const trials = (await storage.trials()).filter((r) => inShard(r.index)).sort(
+      better(direction),
+    );
+    const best = trials.find((r) => r.status !== "failed" && r.objective !== null);
+    const resumed = before.filter((r) => !ranIndices.has(r.index)).length;
+    return { trials, best, direction, resumed, ran: mine.length };
+  } finally {
+    clearInterval(timer);
+    await beating;
+    await storage.close();
+  }
 }
