@@ -1,14 +1,35 @@
 /**
- * Sweep output: a results table, CSV and an SVG of the objective against each numeric
- * parameter.
+ * Sweep output: a results table, CSV, the best trial as JSON, an SVG of the objective
+ * against each numeric parameter and a parallel-coordinates SVG. Each takes a sweep's
+ * result or its trials (say, from `readJournal`).
  *
  * @module
  */
 import { _figure, type _Panel, type SvgPlot } from "../callbacks/_svg.ts";
-import type { TrialRecord } from "./journal.ts";
+import { parallelCoordinatesSvg } from "./_parallel.ts";
 import type { SweepResult } from "./sweep.ts";
+import type { Direction, TrialRecord } from "./types.ts";
 
-function _cell(v: unknown): string {
+/** What the report functions take: a sweep's result, or its trials (as a journal holds them). */
+export type SweepTrials = SweepResult | readonly TrialRecord[];
+
+function trialsOf(input: SweepTrials, who: string): {
+  trials: readonly TrialRecord[];
+  direction: Direction | undefined;
+} {
+  if (Array.isArray(input)) return { trials: input, direction: undefined };
+  const r = input as SweepResult;
+  if (!r || !Array.isArray(r.trials)) {
+    throw new TypeError(
+      `Cannot ${who} as 'result' must be a sweep's result or an array of trials: current value is ${
+        String(input)
+      }`,
+    );
+  }
+  return { trials: r.trials, direction: r.direction };
+}
+
+function cell(v: unknown): string {
   if (typeof v === "number") {
     return Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString();
   }
@@ -16,89 +37,151 @@ function _cell(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-function _paramNames(trials: readonly TrialRecord[]): string[] {
+function paramNames(trials: readonly TrialRecord[]): string[] {
   return [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
 }
 
+/** The error on one line, at most `max` characters. */
+function shortError(error: string | undefined, max: number): string {
+  if (!error) return "";
+  const one = error.replace(/\s+/g, " ").trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
 /**
- * The trials as a fixed-width table, in the order given (best first from `sweep`).
+ * The trials as a fixed-width table, in the order given (best first from `sweep`), with
+ * the reason of each failure (shortened to 80 characters; the CSV has it whole).
  *
- * @param result A sweep's result.
+ * @param result A sweep's result, or its trials.
  * @returns The table, one trial per line under a header.
+ * @throws {TypeError} If `result` is neither.
  *
  * @example
  * ```ts
- * import { choice, grid, sweep, sweepTable } from "@fitloop/fitloop";
+ * import { choice, grid, sweep, sweepTable } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
- * const result = await sweep({ space: { x: choice([1, 2]) }, strategy: grid(), trial: ({ x }) => x });
+ * const result = await sweep({ space: { x: choice([1, 2]) }, sampler: grid(), trial: ({ x }) => x });
  * assertEquals(sweepTable(result).split("\n")[1]!.trim().split(/\s+/).slice(0, 5), ["1", "0", "finished", "1", "1"]);
  * ```
  */
-export function sweepTable(result: SweepResult): string {
-  const names = _paramNames(result.trials);
-  const header = ["rank", "trial", "status", "objective", ...names, "seconds"];
-  const rows = result.trials.map((t, i) => [
-    String(i + 1),
-    String(t.index),
-    t.status,
-    _cell(t.objective),
-    ...names.map((n) => _cell(t.params[n])),
-    t.seconds.toFixed(1),
-  ]);
+export function sweepTable(result: SweepTrials): string {
+  const { trials } = trialsOf(result, "make the sweep table");
+  const names = paramNames(trials);
+  const withErrors = trials.some((t) => t.error);
+  const header = ["rank", "trial", "status", "objective", ...names, "epochs", "seconds"];
+  if (withErrors) header.push("error");
+  const rows = trials.map((t, i) => {
+    const row = [
+      String(i + 1),
+      String(t.index),
+      t.status,
+      cell(t.objective),
+      ...names.map((n) => cell(t.params[n])),
+      String(t.epochs.length),
+      t.seconds.toFixed(1),
+    ];
+    if (withErrors) row.push(shortError(t.error, 80));
+    return row;
+  });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c]!)).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
 
 /**
- * The trials as CSV: index, status, objective, one column per parameter, seconds, epochs.
+ * The trials as CSV: trial, status, objective, one column per parameter, seconds, epochs
+ * and the error of a failed trial.
  *
- * @param trials The trials (a sweep's `trials`, or a journal's records).
+ * @param result A sweep's result, or its trials.
  * @returns The CSV text, header first.
+ * @throws {TypeError} If `result` is neither.
  *
  * @example
  * ```ts
- * import { sweepToCsv } from "@fitloop/fitloop";
+ * import { sweepToCsv } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
- * const csv = sweepToCsv([{ key: "k", index: 0, params: { lr: 0.1 }, status: "finished", objective: 0.5, epochs: [{}], seconds: 2 }]);
- * assertEquals(csv, "trial,status,objective,lr,seconds,epochs\n0,finished,0.5,0.1,2,1\n");
+ * const csv = sweepToCsv([
+ *   { key: "k", index: 0, params: { lr: 0.1 }, status: "finished", objective: 0.5, epochs: [{}], seconds: 2 },
+ *   { key: "k", index: 1, params: { lr: 1 }, status: "failed", objective: null, epochs: [], seconds: 0, error: "RangeError: NaN, again" },
+ * ]);
+ * assertEquals(csv.split("\n")[0], "trial,status,objective,lr,seconds,epochs,error");
+ * assertEquals(csv.split("\n")[2], '1,failed,,1,0,0,"RangeError: NaN, again"');
  * ```
  */
-export function sweepToCsv(trials: readonly TrialRecord[]): string {
-  const names = _paramNames(trials);
-  const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = [["trial", "status", "objective", ...names, "seconds", "epochs"].join(",")];
+export function sweepToCsv(result: SweepTrials): string {
+  const { trials } = trialsOf(result, "write the sweep's CSV");
+  const names = paramNames(trials);
+  const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = [["trial", "status", "objective", ...names, "seconds", "epochs", "error"].join(",")];
   for (const t of trials) {
     lines.push([
       String(t.index),
       t.status,
       t.objective === null ? "" : String(t.objective),
-      ...names.map((n) => esc(_cell(t.params[n]))),
+      ...names.map((n) => esc(cell(t.params[n]))),
       String(Number(t.seconds.toFixed(3))),
       String(t.epochs.length),
+      esc(t.error ?? ""),
     ].join(","));
   }
   return lines.join("\n") + "\n";
 }
 
 /**
- * Scatter plots of the objective against each numeric parameter (a log axis where the
- * values span more than two decades), failed trials left out.
+ * The best finished or pruned trial as JSON: its index, objective and parameters, ready to
+ * save next to a sweep and to load in a training script.
  *
- * @param result A sweep's result.
- * @returns The picture (one panel per numeric parameter).
+ * @param result A sweep's result, or its trials (then `direction` says which is best).
+ * @param direction For an array of trials: whether smaller or larger is better. @default {"minimize"}
+ * @returns The JSON text (`null` when no trial ended with an objective).
+ * @throws {TypeError} If `result` is neither.
  *
  * @example
  * ```ts
- * import { choice, grid, plotSweep, sweep } from "@fitloop/fitloop";
- * import { assertStringIncludes } from "@std/assert";
- * const result = await sweep({ space: { lr: choice([1e-4, 1e-2, 1]) }, strategy: grid(), trial: ({ lr }) => lr });
- * assertStringIncludes(plotSweep(result).svg, "lr (log scale)");
+ * import { bestTrialJson, choice, grid, sweep } from "@fitloop/fitloop/sweep";
+ * import { assertEquals } from "@std/assert";
+ * const result = await sweep({ space: { x: choice([3, 1, 2]) }, sampler: grid(), trial: ({ x }) => x });
+ * assertEquals(JSON.parse(bestTrialJson(result)), { index: 1, objective: 1, params: { x: 1 } });
  * ```
  */
-export function plotSweep(result: SweepResult): SvgPlot {
-  const ok = result.trials.filter((t) => t.status !== "failed" && t.objective !== null);
-  const numeric = _paramNames(ok).filter((n) =>
+export function bestTrialJson(result: SweepTrials, direction?: Direction): string {
+  const { trials, direction: own } = trialsOf(result, "find the best trial");
+  const dir = own ?? direction ?? "minimize";
+  let best: TrialRecord | undefined;
+  for (const t of trials) {
+    if (t.status === "failed" || t.objective === null) continue;
+    if (
+      !best || (dir === "minimize" ? t.objective < best.objective! : t.objective > best.objective!)
+    ) best = t;
+  }
+  return JSON.stringify(
+    best ? { index: best.index, objective: best.objective, params: best.params } : null,
+    null,
+    2,
+  );
+}
+
+/**
+ * Scatter plots of the objective against each numeric parameter (a log axis where the
+ * values span more than two decades), failed trials left out.
+ *
+ * @param result A sweep's result, or its trials.
+ * @returns The picture (one panel per numeric parameter).
+ * @throws {TypeError} If `result` is neither.
+ *
+ * @example
+ * ```ts
+ * import { choice, grid, plotSweep, sweep } from "@fitloop/fitloop/sweep";
+ * import { assertStringIncludes } from "@std/assert";
+ * const result = await sweep({ space: { lr: choice([1e-4, 1e-2, 1]) }, sampler: grid(), trial: ({ lr }) => lr });
+ * assertStringIncludes(plotSweep(result).svg, "lr (log scale)");
+ * assertStringIncludes(plotSweep(result.trials).svg, "lr (log scale)");
+ * ```
+ */
+export function plotSweep(result: SweepTrials): SvgPlot {
+  const { trials, direction } = trialsOf(result, "plot the sweep");
+  const ok = trials.filter((t) => t.status !== "failed" && t.objective !== null);
+  const numeric = paramNames(ok).filter((n) =>
     ok.some((t) => typeof t.params[n] === "number") && new Set(ok.map((t) => t.params[n])).size > 1
   );
   const panels: _Panel[] = numeric.map((n) => {
@@ -108,7 +191,7 @@ export function plotSweep(result: SweepResult): SvgPlot {
     return {
       title: `objective vs ${n}`,
       xLabel: log ? `${n} (log scale)` : n,
-      yLabel: `objective (${result.direction})`,
+      yLabel: direction ? `objective (${direction})` : "objective",
       logX: log,
       series: [{ x: xs, y: ok.map((t) => t.objective as number), label: "trial", dots: true }],
     };
@@ -118,4 +201,39 @@ export function plotSweep(result: SweepResult): SvgPlot {
       ? panels
       : [{ title: "no numeric parameter", xLabel: "", yLabel: "", series: [] }],
   );
+}
+
+/**
+ * A parallel-coordinates picture: one vertical axis per parameter that varies (log scale
+ * for a positive one spanning more than two decades, categories evenly spaced) and one for
+ * the objective, one line per finished or pruned trial coloured by its objective (dark
+ * blue best, yellow worst), pruned trials dashed and the best trial drawn thick.
+ *
+ * @param result A sweep's result, or its trials.
+ * @param direction For an array of trials: whether smaller or larger is better. @default {"minimize"}
+ * @returns The picture.
+ * @throws {TypeError} If `result` is neither.
+ *
+ * @example
+ * ```ts
+ * import { choice, grid, plotParallelCoordinates, sweep } from "@fitloop/fitloop/sweep";
+ * import { assertStringIncludes } from "@std/assert";
+ * const result = await sweep({
+ *   space: { lr: choice([1e-4, 1e-2, 1]), act: choice(["relu", "tanh"]) },
+ *   sampler: grid(),
+ *   trial: ({ lr, act }) => lr + (act === "relu" ? 0 : 1),
+ * });
+ * const svg = plotParallelCoordinates(result).svg;
+ * assertStringIncludes(svg, "lr (log)");
+ * assertStringIncludes(svg, ">tanh<");
+ * ```
+ */
+export function plotParallelCoordinates(result: SweepTrials, direction?: Direction): SvgPlot {
+  const { trials, direction: own } = trialsOf(result, "plot parallel coordinates");
+  const svg = parallelCoordinatesSvg(trials, own ?? direction ?? "minimize");
+  const plot = { svg, toString: (): string => svg };
+  Object.defineProperty(plot, Symbol.for("Jupyter.display"), {
+    value: () => ({ "image/svg+xml": svg }),
+  });
+  return plot;
 }
