@@ -121,7 +121,7 @@ Deno.test("tpe() counts pruned trials with their last value and ignores failed o
   assert(Math.abs(median(xs) - 7) < 1, `median ${median(xs)}`);
   // a pruned trial that reached more epochs ranks before one that reached fewer
   const deep = [
-    ...Array.from({ length: 10 }, (_, i) => rec(i, { x: 0.5 + i, k: 3 }, 0.01 * i, "pruned", 1)),
+    ...Array.from({ length: 10 }, (_, i) => rec(i, { x: 0.5 + i, k: 3 }, 0.01 * (9 - i), "pruned", 1)),
     rec(10, { x: 1, k: 3 }, 30, "pruned", 3),
     rec(11, { x: 1.2, k: 3 }, 31, "pruned", 3),
   ];
