@@ -1,27 +1,36 @@
-// `deno task sweep`: a random search over learning rate, weight decay and the CNN's
-// width on 2,000 MNIST digits, two trials at a time in Workers, with median pruning and a
-// journal (re-run with the same --journal to resume). Writes runs/sweep-<timestamp>/.
+// `deno task sweep`: a sweep over learning rate, weight decay and the CNN's width on 2,000
+// MNIST digits, two trials at a time in Workers, TPE sampling and median pruning, kept in a
+// journal (re-run with the same --storage to resume; failed trials run again). Writes
+// runs/sweep-<timestamp>/: trials.csv, objective.svg, parallel.svg, best.json.
 //
-//   deno run -A examples/sweep.ts [--trials 24] [--concurrency 2] [--seed 0]
-//     [--shard k/n] [--journal PATH] [--out DIR]
+//   deno run -A examples/sweep.ts [--trials 24] [--epochs 3] [--concurrency 2] [--seed 0]
+//     [--sampler tpe|random] [--pruner median|asha|none] [--storage PATH|postgres://…]
+//     [--study NAME] [--shard k/n] [--out DIR]
 //
-// Across machines: run the same command with --shard 0/4 … 3/4 (say, as a Kubernetes
-// indexed Job with --shard $JOB_COMPLETION_INDEX/4), then merge the journals with
-// mergeJournals().
+// Across machines: point every worker at one PostgreSQL database,
+//   deno run -A examples/sweep.ts --storage postgres://user:pass@db:5432/sweeps --study cnn
+// (each claims the next trial; a dead worker's trial runs again elsewhere), or give each a
+// journal and a --shard k/n and merge the journals with mergeJournals().
 import { parseArgs } from "node:util";
 import {
+  ashaPruner,
+  bestTrialJson,
   choice,
   logUniform,
   medianPruner,
+  plotParallelCoordinates,
   plotSweep,
+  type Pruner,
   random,
   sweep,
   sweepTable,
   sweepToCsv,
-} from "../mod.ts";
+  tpe,
+} from "../sweep/mod.ts";
 
-const USAGE = "usage: deno run -A examples/sweep.ts [--trials N] [--concurrency N] [--seed N] " +
-  "[--shard k/n] [--journal PATH] [--out DIR]";
+const USAGE = "usage: deno run -A examples/sweep.ts [--trials N] [--epochs N] [--concurrency N] " +
+  "[--seed N] [--sampler tpe|random] [--pruner median|asha|none] [--storage PATH|postgres://…] " +
+  "[--study NAME] [--shard k/n] [--out DIR]";
 
 let flags;
 try {
@@ -29,10 +38,14 @@ try {
     args: Deno.args,
     options: {
       trials: { type: "string", default: "24" },
+      epochs: { type: "string", default: "3" },
       concurrency: { type: "string", default: "2" },
       seed: { type: "string", default: "0" },
+      sampler: { type: "string", default: "tpe" },
+      pruner: { type: "string", default: "median" },
+      storage: { type: "string" },
+      study: { type: "string", default: "mnist-cnn" },
       shard: { type: "string" },
-      journal: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -47,17 +60,28 @@ if (flags.help) {
   Deno.exit(0);
 }
 const trials = Number(flags.trials);
+const epochs = Number(flags.epochs);
 const concurrency = Number(flags.concurrency);
 const seed = Number(flags.seed);
-if (![trials, concurrency].every((n) => Number.isInteger(n) && n >= 1) || !Number.isInteger(seed)) {
+if (
+  ![trials, epochs, concurrency].every((n) => Number.isInteger(n) && n >= 1) ||
+  !Number.isInteger(seed) || !["tpe", "random"].includes(flags.sampler) ||
+  !["median", "asha", "none"].includes(flags.pruner)
+) {
   console.error(
-    `--trials and --concurrency must be positive integers, --seed an integer\n${USAGE}`,
+    `--trials, --epochs and --concurrency must be positive integers, --seed an integer, ` +
+      `--sampler tpe or random, --pruner median, asha or none\n${USAGE}`,
   );
   Deno.exit(2);
 }
 const out = flags.out ?? `runs/sweep-${new Date().toISOString().replace(/[:.]/g, "-")}`;
 await Deno.mkdir(out, { recursive: true });
-const journal = flags.journal ?? `${out}/journal.jsonl`;
+const storage = flags.storage ?? `${out}/journal.jsonl`;
+const pruner: Pruner | undefined = flags.pruner === "median"
+  ? medianPruner({ warmupEpochs: 1 })
+  : flags.pruner === "asha"
+  ? ashaPruner({ minEpochs: 1, reductionFactor: 3 })
+  : undefined;
 
 const started = performance.now();
 const result = await sweep({
@@ -65,15 +89,18 @@ const result = await sweep({
     lr: logUniform(1e-3, 3e-2),
     wd: choice([0, 1e-4, 1e-2]),
     filters: choice([8, 16]),
-    epochs: 3,
+    epochs,
     samples: 2000,
   },
-  strategy: random({ n: trials, seed }),
+  sampler: flags.sampler === "tpe"
+    ? tpe({ n: trials, seed, startupTrials: Math.min(10, Math.ceil(trials / 3)) })
+    : random({ n: trials, seed }),
   trial: { module: new URL("./sweep_trial.ts", import.meta.url) },
   concurrency,
-  pruner: medianPruner({ warmupEpochs: 1 }),
+  ...(pruner ? { pruner } : {}),
   monitor: "accuracy",
-  journal,
+  storage,
+  study: flags.study,
   ...(flags.shard ? { shard: flags.shard } : {}),
   onTrial: (t) =>
     console.log(
@@ -87,10 +114,13 @@ const result = await sweep({
     ),
 });
 console.log(`\n${sweepTable(result)}\n`);
-await Deno.writeTextFile(`${out}/trials.csv`, sweepToCsv(result.trials));
+await Deno.writeTextFile(`${out}/trials.csv`, sweepToCsv(result));
 await Deno.writeTextFile(`${out}/objective.svg`, plotSweep(result).svg);
+await Deno.writeTextFile(`${out}/parallel.svg`, plotParallelCoordinates(result).svg);
+await Deno.writeTextFile(`${out}/best.json`, bestTrialJson(result) + "\n");
+const where = String(storage).replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
 console.log(
   `best: ${JSON.stringify(result.best?.params)} accuracy ${result.best?.objective?.toFixed(4)}; ` +
-    `${result.ran} trials run, ${result.resumed} resumed from ${journal}, ` +
+    `${result.ran} trials run, ${result.resumed} resumed from ${where}, ` +
     `${((performance.now() - started) / 1000).toFixed(1)} s; files in ${out}/`,
 );

@@ -149,3 +149,90 @@ export function sampleIndex(p: readonly number[], rand: () => number): number {
   }
   return p.length - 1;
 }
+
+/** One dimension of a joint (multivariate) estimator, in the sampler's coordinates. */
+export type JointDimension =
+  | { readonly kind: "numeric"; readonly lo: number; readonly hi: number; readonly step: number }
+  | { readonly kind: "categorical"; readonly n: number };
+
+/** A mixture of product kernels: one component per observation, and the prior. */
+export interface JointMixture {
+  readonly dims: readonly JointDimension[];
+  readonly weights: readonly number[];
+  /** Per component, per dimension: [mu, sigma] for a numeric one, probabilities for a categorical one. */
+  readonly kernels: readonly (readonly (readonly number[])[])[];
+}
+
+/**
+ * The joint estimator of observations (one row of coordinates per observation): numeric
+ * kernels share one bandwidth per dimension, 0.2 · n^(-1/(d+4)) of the range (clipped as
+ * the univariate ones), categorical kernels are the univariate rows; the prior is the
+ * range-wide normal and the even spread.
+ */
+export function jointMixture(
+  observations: readonly (readonly number[])[],
+  weights: readonly number[],
+  dims: readonly JointDimension[],
+  priorWeight: number,
+): JointMixture {
+  const n = observations.length;
+  const d = dims.length;
+  const kernels: number[][][] = [];
+  for (let k = 0; k <= n; k++) {
+    const prior = k === n;
+    kernels.push(dims.map((dim, j) => {
+      if (dim.kind === "categorical") {
+        const row = new Array<number>(dim.n).fill(priorWeight / (n + 1));
+        if (!prior) row[observations[k]![j]!]! += 1;
+        const sum = row.reduce((a, b) => a + b, 0);
+        return row.map((v) => v / sum);
+      }
+      const range = dim.hi - dim.lo + dim.step;
+      if (prior) return [(dim.lo + dim.hi) / 2, range];
+      const sigma = 0.2 * Math.max(n, 1) ** (-1 / (d + 4)) * range;
+      const min = range / Math.min(100, n + 2);
+      return [observations[k]![j]!, Math.min(range, Math.max(min, sigma))];
+    }));
+  }
+  const w = [...weights, priorWeight];
+  const total = w.reduce((a, b) => a + b, 0);
+  return { dims, weights: w.map((x) => x / total), kernels };
+}
+
+/** A draw from the joint mixture: one component, then every dimension from its kernel. */
+export function sampleJoint(m: JointMixture, rand: () => number): number[] {
+  const k = sampleIndex(m.weights, rand);
+  return m.dims.map((dim, j) => {
+    const kernel = m.kernels[k]![j]!;
+    if (dim.kind === "categorical") return sampleIndex(kernel, rand);
+    return sampleNumeric({
+      weights: [1],
+      mus: [kernel[0]!],
+      sigmas: [kernel[1]!],
+      lo: dim.lo,
+      hi: dim.hi,
+      step: dim.step,
+    }, rand);
+  });
+}
+
+/** log density of a point under the joint mixture. */
+export function logJointDensity(m: JointMixture, x: readonly number[]): number {
+  const terms = m.weights.map((w, k) => {
+    let log = Math.log(w);
+    m.dims.forEach((dim, j) => {
+      const kernel = m.kernels[k]![j]!;
+      if (dim.kind === "categorical") {
+        log += Math.log(Math.max(kernel[x[j]!]!, 1e-300));
+      } else {
+        log += logDensity(
+          { weights: [1], mus: [kernel[0]!], sigmas: [kernel[1]!], lo: dim.lo, hi: dim.hi, step: dim.step },
+          x[j]!,
+        );
+      }
+    });
+    return log;
+  });
+  const top = Math.max(...terms);
+  return top + Math.log(terms.reduce((s, t) => s + Math.exp(t - top), 0));
+}

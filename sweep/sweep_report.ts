@@ -68,7 +68,7 @@ export function sweepTable(result: SweepTrials): string {
   const { trials } = trialsOf(result, "make the sweep table");
   const names = paramNames(trials);
   const withErrors = trials.some((t) => t.error);
-  const header = ["rank", "trial", "status", "objective", ...names, "epochs", "seconds"];
+  const header = ["rank", "trial", "status", "objective", ...names, "epochsRun", "seconds"];
   if (withErrors) header.push("error");
   const rows = trials.map((t, i) => {
     const row = [
@@ -104,7 +104,7 @@ export function sweepTable(result: SweepTrials): string {
  *   { key: "k", index: 0, params: { lr: 0.1 }, status: "finished", objective: 0.5, epochs: [{}], seconds: 2 },
  *   { key: "k", index: 1, params: { lr: 1 }, status: "failed", objective: null, epochs: [], seconds: 0, error: "RangeError: NaN, again" },
  * ]);
- * assertEquals(csv.split("\n")[0], "trial,status,objective,lr,seconds,epochs,error");
+ * assertEquals(csv.split("\n")[0], "trial,status,objective,lr,seconds,epochsRun,error");
  * assertEquals(csv.split("\n")[2], '1,failed,,1,0,0,"RangeError: NaN, again"');
  * ```
  */
@@ -112,7 +112,7 @@ export function sweepToCsv(result: SweepTrials): string {
   const { trials } = trialsOf(result, "write the sweep's CSV");
   const names = paramNames(trials);
   const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = [["trial", "status", "objective", ...names, "seconds", "epochs", "error"].join(",")];
+  const lines = [["trial", "status", "objective", ...names, "seconds", "epochsRun", "error"].join(",")];
   for (const t of trials) {
     lines.push([
       String(t.index),

@@ -11,12 +11,22 @@ import { _mixSeed, _mulberry32 } from "../core/_rng.ts";
 import {
   ageWeights,
   categoricalProbabilities,
+  type JointDimension,
+  jointMixture,
   logDensity,
+  logJointDensity,
   numericMixture,
   sampleIndex,
+  sampleJoint,
   sampleNumeric,
 } from "./_parzen.ts";
-import { isDimension, random, type Sampler, type SearchSpace } from "./search_space.ts";
+import {
+  type Dimension,
+  isDimension,
+  random,
+  type Sampler,
+  type SearchSpace,
+} from "./search_space.ts";
 import { trialKey } from "./journal.ts";
 import type { Direction, TrialRecord } from "./types.ts";
 
@@ -32,6 +42,48 @@ export interface TpeOptions {
   readonly candidates?: number;
   /** Weight of the prior in each estimator. @default {1} */
   readonly priorWeight?: number;
+  /**
+   * One joint estimator over all parameters (Optuna's `multivariate=True`) instead of one
+   * per parameter: it sees how parameters interact. @default {false}
+   */
+  readonly multivariate?: boolean;
+}
+
+/** A dimension in the estimators' coordinates: log for logUniform, indices for choice. */
+interface Coordinate {
+  readonly name: string;
+  readonly dim: JointDimension;
+  /** A trial's value in these coordinates, or undefined if it is not in the dimension. */
+  readonly to: (value: unknown) => number | undefined;
+  /** Back to a parameter value. */
+  readonly from: (x: number) => unknown;
+}
+
+function coordinate(name: string, d: Dimension): Coordinate {
+  if (d.kind === "choice") {
+    const keys = d.values.map((v) => trialKey({ v }));
+    return {
+      name,
+      dim: { kind: "categorical", n: keys.length },
+      to: (v) => {
+        const i = keys.indexOf(trialKey({ v }));
+        return i < 0 ? undefined : i;
+      },
+      from: (x) => d.values[x],
+    };
+  }
+  const log = d.kind === "logUniform";
+  const step = d.kind === "intUniform" ? 1 : 0;
+  return {
+    name,
+    dim: { kind: "numeric", lo: log ? Math.log(d.lo) : d.lo, hi: log ? Math.log(d.hi) : d.hi, step },
+    to: (v) =>
+      typeof v === "number" && v >= d.lo && v <= d.hi ? (log ? Math.log(v) : v) : undefined,
+    from: (x) => {
+      const v = log ? Math.exp(x) : x;
+      return Math.min(d.hi, Math.max(d.lo, step ? Math.round(v) : v));
+    },
+  };
 }
 
 /** The size of the good group among `n` ended trials: 10 %, at most 25 (Optuna's default). */
@@ -82,7 +134,14 @@ function ranked(history: readonly TrialRecord[], direction: Direction): TrialRec
  * ```
  */
 export function tpe(options: TpeOptions): Sampler {
-  const { n, seed = 0, startupTrials = 10, candidates = 24, priorWeight = 1 } = options;
+  const {
+    n,
+    seed = 0,
+    startupTrials = 10,
+    candidates = 24,
+    priorWeight = 1,
+    multivariate = false,
+  } = options;
   for (const [name, v, min] of [["n", n, 1], ["startupTrials", startupTrials, 0], [
     "candidates",
     candidates,
@@ -101,7 +160,7 @@ export function tpe(options: TpeOptions): Sampler {
   }
   const startup = random({ n, seed });
   return {
-    name: `tpe(n=${n}, seed=${seed})`,
+    name: `tpe(n=${n}, seed=${seed}${multivariate ? ", multivariate" : ""})`,
     planned: false,
     size: () => n,
     sample(space: SearchSpace, index, context): Record<string, unknown> {
@@ -113,53 +172,59 @@ export function tpe(options: TpeOptions): Sampler {
       const bad = byAge(order.slice(split));
       const rand = _mulberry32(_mixSeed(seed ^ 0x5eed7be, index));
       const row: Record<string, unknown> = {};
+      const coords: Coordinate[] = [];
       for (const name of Object.keys(space)) {
         const d = space[name];
-        if (!isDimension(d)) {
-          row[name] = d;
-          continue;
-        }
-        if (d.kind === "choice") {
-          const keys = d.values.map((v) => trialKey({ v }));
-          const indexOf = (rs: TrialRecord[]) =>
-            rs.map((r) => keys.indexOf(trialKey({ v: r.params[name] }))).filter((i) => i >= 0);
-          const g = indexOf(good);
-          const b = indexOf(bad);
-          const pg = categoricalProbabilities(g, ageWeights(g.length), keys.length, priorWeight);
-          const pb = categoricalProbabilities(b, ageWeights(b.length), keys.length, priorWeight);
-          let best = -1;
-          let bestScore = -Infinity;
-          for (let c = 0; c < candidates; c++) {
-            const i = sampleIndex(pg, rand);
-            const score = Math.log(pg[i]!) - Math.log(pb[i]!);
-            if (score > bestScore) [best, bestScore] = [i, score];
-          }
-          row[name] = d.values[best];
-          continue;
-        }
-        const log = d.kind === "logUniform";
-        const step = d.kind === "intUniform" ? 1 : 0;
-        const to = (x: number) => (log ? Math.log(x) : x);
-        const lo = to(d.lo);
-        const hi = to(d.hi);
-        const observed = (rs: TrialRecord[]) =>
-          rs.map((r) => r.params[name]).filter((v): v is number =>
-            typeof v === "number" && v >= d.lo && v <= d.hi
-          ).map(to);
-        const g = observed(good);
-        const b = observed(bad);
-        const mg = numericMixture(g, ageWeights(g.length), lo, hi, step, priorWeight);
-        const mb = numericMixture(b, ageWeights(b.length), lo, hi, step, priorWeight);
-        let best = NaN;
-        let bestScore = -Infinity;
-        for (let c = 0; c < candidates; c++) {
-          const x = sampleNumeric(mg, rand);
-          const score = logDensity(mg, x) - logDensity(mb, x);
-          if (score > bestScore) [best, bestScore] = [x, score];
-        }
-        const value = log ? Math.exp(best) : best;
-        row[name] = Math.min(d.hi, Math.max(d.lo, step ? Math.round(value) : value));
+        if (isDimension(d)) coords.push(coordinate(name, d));
+        else row[name] = d;
       }
+      const observe = (rs: TrialRecord[], c: Coordinate) =>
+        rs.map((r) => c.to(r.params[c.name])).filter((v): v is number => v !== undefined);
+      if (!multivariate) {
+        for (const c of coords) {
+          const g = observe(good, c);
+          const b = observe(bad, c);
+          let best = NaN;
+          let bestScore = -Infinity;
+          if (c.dim.kind === "categorical") {
+            const pg = categoricalProbabilities(g, ageWeights(g.length), c.dim.n, priorWeight);
+            const pb = categoricalProbabilities(b, ageWeights(b.length), c.dim.n, priorWeight);
+            for (let k = 0; k < candidates; k++) {
+              const i = sampleIndex(pg, rand);
+              const score = Math.log(pg[i]!) - Math.log(pb[i]!);
+              if (score > bestScore) [best, bestScore] = [i, score];
+            }
+          } else {
+            const { lo, hi, step } = c.dim;
+            const mg = numericMixture(g, ageWeights(g.length), lo, hi, step, priorWeight);
+            const mb = numericMixture(b, ageWeights(b.length), lo, hi, step, priorWeight);
+            for (let k = 0; k < candidates; k++) {
+              const x = sampleNumeric(mg, rand);
+              const score = logDensity(mg, x) - logDensity(mb, x);
+              if (score > bestScore) [best, bestScore] = [x, score];
+            }
+          }
+          row[c.name] = c.from(best);
+        }
+        return row;
+      }
+      // multivariate: one joint estimator over every dimension, from the trials that have them all
+      const rowsOf = (rs: TrialRecord[]) =>
+        rs.map((r) => coords.map((c) => c.to(r.params[c.name])))
+          .filter((xs): xs is number[] => xs.every((x) => x !== undefined));
+      const g = rowsOf(good);
+      const b = rowsOf(bad);
+      const dims = coords.map((c) => c.dim);
+      const mg = jointMixture(g, ageWeights(g.length), dims, priorWeight);
+      const mb = jointMixture(b, ageWeights(b.length), dims, priorWeight);
+      let best: number[] = [];
+      let bestScore = -Infinity;
+      for (let k = 0; k < candidates; k++) {
+        const x = sampleJoint(mg, rand);
+        const score = logJointDensity(mg, x) - logJointDensity(mb, x);
+        if (score > bestScore) [best, bestScore] = [x, score];
+      }
+      coords.forEach((c, j) => (row[c.name] = c.from(best[j]!)));
       return row;
     },
   };

@@ -46,7 +46,7 @@ Deno.test("an in-process sweep ranks trials by objective; a failing trial does n
     "status",
     "objective",
     "x",
-    "epochs",
+    "epochsRun",
     "seconds",
     "error",
   ]);
