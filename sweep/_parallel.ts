@@ -51,7 +51,8 @@ function numericAxis(name: string, values: number[], label = name): Axis {
 
 function categoryAxis(name: string, values: unknown[]): Axis {
   const keys = [...new Set(values.map((v) => JSON.stringify(v)))];
-  keys.sort();
+  const numeric = values.every((v) => typeof v === "number");
+  keys.sort((a, b) => (numeric ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
   const at = (k: string) => (keys.length === 1 ? 0.5 : keys.indexOf(k) / (keys.length - 1));
   return {
     name,
@@ -62,7 +63,7 @@ function categoryAxis(name: string, values: unknown[]): Axis {
     },
     ticks: keys.map((k) => {
       const v = JSON.parse(k) as unknown;
-      return { at: at(k), text: typeof v === "string" ? v : k };
+      return { at: at(k), text: typeof v === "string" ? v : typeof v === "number" ? fmt(v) : k };
     }),
   };
 }
@@ -81,7 +82,10 @@ export function parallelCoordinatesSvg(
   );
   const axes: Axis[] = names.map((n) => {
     const vs = ok.map((t) => t.params[n]);
-    return vs.every((v) => typeof v === "number")
+    // a number with few values (a choice of widths, say) reads better as categories
+    const distinct = new Set(vs.map((v) => JSON.stringify(v))).size;
+    const few = distinct <= 6 && distinct < vs.length;
+    return vs.every((v) => typeof v === "number") && !few
       ? numericAxis(n, vs as number[])
       : categoryAxis(n, vs);
   });
@@ -89,7 +93,7 @@ export function parallelCoordinatesSvg(
   if (ok.length) axes.push(numericAxis("objective", objectives, `objective (${direction})`));
 
   const left = 70;
-  const right = 110;
+  const right = 170;
   const gap = 150;
   const top = 56;
   const plotH = 300;
@@ -149,7 +153,7 @@ export function parallelCoordinatesSvg(
     }
   });
   // colour bar and legend
-  const bx = width - 40;
+  const bx = width - 50;
   for (let k = 0; k < 20; k++) {
     parts.push(
       `<rect x="${bx}" y="${(top + (k * plotH) / 20).toFixed(1)}" width="14" height="${
