@@ -205,7 +205,8 @@ export function plotSweep(result: SweepTrials): SvgPlot {
 
 /**
  * A parallel-coordinates picture: one vertical axis per parameter that varies (log scale
- * for a positive one spanning more than two decades, categories evenly spaced) and one for
+ * for a positive one spanning more than two decades; categories, and numbers that repeat
+ * among at most six values, evenly spaced) and one for
  * the objective, one line per finished or pruned trial coloured by its objective (dark
  * blue best, yellow worst), pruned trials dashed and the best trial drawn thick.
  *
@@ -224,7 +225,7 @@ export function plotSweep(result: SweepTrials): SvgPlot {
  *   trial: ({ lr, act }) => lr + (act === "relu" ? 0 : 1),
  * });
  * const svg = plotParallelCoordinates(result).svg;
- * assertStringIncludes(svg, "lr (log)");
+ * assertStringIncludes(svg, "(6 trials)");
  * assertStringIncludes(svg, ">tanh<");
  * ```
  */
