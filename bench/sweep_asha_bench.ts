@@ -37,7 +37,9 @@ async function run(pruned: boolean): Promise<{ result: SweepResult; seconds: num
     ...(pruned ? { pruner: ashaPruner({ minEpochs: 1, reductionFactor: 3 }) } : {}),
     onTrial: (t) =>
       console.error(
-        `${pruned ? "asha" : "full"} trial ${t.index}: ${t.status} after ${t.epochs.length} epochs, ` +
+        `${
+          pruned ? "asha" : "full"
+        } trial ${t.index}: ${t.status} after ${t.epochs.length} epochs, ` +
           `accuracy ${t.objective?.toFixed(4)}${t.error ? ` (${t.error})` : ""}`,
       ),
   });
@@ -55,9 +57,13 @@ const ab = asha.result.best!.objective!;
 const byIndex = new Map(full.result.trials.map((t) => [t.index, t]));
 let maxDiff = 0;
 for (const t of asha.result.trials) {
-  if (t.status === "finished") maxDiff = Math.max(maxDiff, Math.abs(t.objective! - byIndex.get(t.index)!.objective!));
+  if (t.status === "finished") {
+    maxDiff = Math.max(maxDiff, Math.abs(t.objective! - byIndex.get(t.index)!.objective!));
+  }
 }
-console.log(`| run | trial-epochs trained | finished / pruned / failed | best accuracy (trial) | wall time |`);
+console.log(
+  `| run | trial-epochs trained | finished / pruned / failed | best accuracy (trial) | wall time |`,
+);
 console.log(`| --- | --- | --- | --- | --- |`);
 for (const [name, r, e] of [["no pruning", full, fe], ["ASHA (1, 3)", asha, ae]] as const) {
   const c = (s: string) => r.result.trials.filter((t) => t.status === s).length;
@@ -68,9 +74,9 @@ for (const [name, r, e] of [["no pruning", full, fe], ["ASHA (1, 3)", asha, ae]]
   );
 }
 console.log(
-  `\nsaved ${(100 * (1 - ae / fe)).toFixed(1)} % of trial-epochs; best accuracy ${ab.toFixed(4)} vs ${
-    fb.toFixed(4)
-  } (${(100 * (ab - fb) / fb).toFixed(2)} % relative); finished trials of both runs differ by at most ${
-    maxDiff.toFixed(6)
-  }`,
+  `\nsaved ${(100 * (1 - ae / fe)).toFixed(1)} % of trial-epochs; best accuracy ${
+    ab.toFixed(4)
+  } vs ${fb.toFixed(4)} (${
+    (100 * (ab - fb) / fb).toFixed(2)
+  } % relative); finished trials of both runs differ by at most ${maxDiff.toFixed(6)}`,
 );

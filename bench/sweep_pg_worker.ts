@@ -8,7 +8,13 @@ import { choice, logUniform, postgresStorage, random, sweep } from "../sweep/mod
 const [url, study, n, kind] = Deno.args as [string, string, string, string];
 const storage = postgresStorage(url, { study });
 const sampler = random({ n: Number(n), seed: 0 });
-const space = { lr: logUniform(1e-3, 3e-2), wd: choice([0, 1e-4]), filters: 8, epochs: 1, samples: 1000 };
+const space = {
+  lr: logUniform(1e-3, 3e-2),
+  wd: choice([0, 1e-4]),
+  filters: 8,
+  epochs: 1,
+  samples: 1000,
+};
 const result = kind === "cnn"
   ? await sweep({
     space,
@@ -22,7 +28,10 @@ const result = kind === "cnn"
     sampler,
     storage,
     trial: async (_p, ctx) => {
-      const slow = { name: "slow", onEpochBegin: () => new Promise<void>((r) => setTimeout(r, 300)) };
+      const slow = {
+        name: "slow",
+        onEpochBegin: () => new Promise<void>((r) => setTimeout(r, 300)),
+      };
       const run = await dryRun([slow, ...ctx.callbacks], { epochs: 3, batchesPerEpoch: 1 });
       return run.state.lastMetrics[0]!;
     },

@@ -5,7 +5,7 @@
 // (`eval "$(bash .ci/postgres.sh)"` starts a throw-away server.)
 const url = Deno.env.get("FITLOOP_TEST_POSTGRES_URL");
 if (!url) {
-  console.error("set FITLOOP_TEST_POSTGRES_URL (eval \"$(bash .ci/postgres.sh)\" starts a server)");
+  console.error('set FITLOOP_TEST_POSTGRES_URL (eval "$(bash .ci/postgres.sh)" starts a server)');
   Deno.exit(2);
 }
 const i = Deno.args.indexOf("--trials");
@@ -26,7 +26,9 @@ for (const kind of ["sleep", "cnn"]) {
         }).output()),
     );
     const seconds = (performance.now() - t0) / 1000;
-    const ran = outs.map((o) => JSON.parse(new TextDecoder().decode(o.stdout).trim()).ran as number);
+    const ran = outs.map((o) =>
+      JSON.parse(new TextDecoder().decode(o.stdout).trim()).ran as number
+    );
     console.log(
       `| ${kind === "cnn" ? "MNIST CNN, 1 epoch" : "sleep 3 x 300 ms"} | ${workers} | ${n} | ${
         seconds.toFixed(1)

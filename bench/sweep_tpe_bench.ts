@@ -49,7 +49,8 @@ const problems = [
     name: "Hartmann-6",
     optimum: -3.32237,
     space: Object.fromEntries([0, 1, 2, 3, 4, 5].map((j) => [`x${j}`, uniform(0, 1)])),
-    f: (p: Record<string, unknown>) => hartmann6([0, 1, 2, 3, 4, 5].map((j) => p[`x${j}`] as number)),
+    f: (p: Record<string, unknown>) =>
+      hartmann6([0, 1, 2, 3, 4, 5].map((j) => p[`x${j}`] as number)),
   },
 ];
 
@@ -66,11 +67,13 @@ for (const prob of problems) {
   const t0 = performance.now();
   const best = { tpe: [] as number[], multi: [] as number[], random: [] as number[] };
   for (let seed = 0; seed < seeds; seed++) {
-    for (const [kind, sampler] of [
-      ["tpe", tpe({ n: 50, seed })],
-      ["multi", tpe({ n: 50, seed, multivariate: true })],
-      ["random", random({ n: 100, seed })],
-    ] as const) {
+    for (
+      const [kind, sampler] of [
+        ["tpe", tpe({ n: 50, seed })],
+        ["multi", tpe({ n: 50, seed, multivariate: true })],
+        ["random", random({ n: 100, seed })],
+      ] as const
+    ) {
       const r = await sweep({
         space: prob.space,
         sampler,

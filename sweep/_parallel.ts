@@ -135,7 +135,9 @@ export function parallelCoordinatesSvg(
   }
   axes.forEach((a, i) => {
     parts.push(
-      `<line x1="${x(i)}" y1="${top}" x2="${x(i)}" y2="${top + plotH}" stroke="#333" stroke-width="1.2"/>`,
+      `<line x1="${x(i)}" y1="${top}" x2="${x(i)}" y2="${
+        top + plotH
+      }" stroke="#333" stroke-width="1.2"/>`,
     );
     parts.push(
       `<text x="${x(i)}" y="${top - 12}" text-anchor="middle" font-size="13" font-weight="bold">${

@@ -9,8 +9,8 @@ function erf(x: number): number {
   const t = 1 / (1 + 0.5 * z);
   const r = t * Math.exp(
     -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-      t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-        t * (-0.82215223 + t * 0.17087277)))))))),
+                  t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+                                  t * (-0.82215223 + t * 0.17087277)))))))),
   );
   return x >= 0 ? 1 - r : r - 1;
 }
@@ -24,7 +24,10 @@ export function normalCdf(x: number): number {
 export function ageWeights(n: number): number[] {
   if (n < 25) return Array.from({ length: n }, () => 1);
   const ramp = n - 25;
-  return Array.from({ length: n }, (_, i) => (i < ramp ? 1 / n + (ramp > 1 ? i / (ramp - 1) : 0) * (1 - 1 / n) : 1));
+  return Array.from(
+    { length: n },
+    (_, i) => (i < ramp ? 1 / n + (ramp > 1 ? i / (ramp - 1) : 0) * (1 - 1 / n) : 1),
+  );
 }
 
 /** A mixture of normals truncated to [lo, hi]; with `step`, a distribution over lo, lo+step, … hi. */
@@ -226,7 +229,14 @@ export function logJointDensity(m: JointMixture, x: readonly number[]): number {
         log += Math.log(Math.max(kernel[x[j]!]!, 1e-300));
       } else {
         log += logDensity(
-          { weights: [1], mus: [kernel[0]!], sigmas: [kernel[1]!], lo: dim.lo, hi: dim.hi, step: dim.step },
+          {
+            weights: [1],
+            mus: [kernel[0]!],
+            sigmas: [kernel[1]!],
+            lo: dim.lo,
+            hi: dim.hi,
+            step: dim.step,
+          },
           x[j]!,
         );
       }

@@ -54,9 +54,12 @@ export async function withRetry<T>(
     } catch (e) {
       if (!isTransient(e) || Date.now() - start + delay > policy.totalMs) {
         if (isTransient(e)) {
-          throw new Error(`Cannot ${what}: the database stayed unreachable for ${policy.totalMs / 1000} s`, {
-            cause: e,
-          });
+          throw new Error(
+            `Cannot ${what}: the database stayed unreachable for ${policy.totalMs / 1000} s`,
+            {
+              cause: e,
+            },
+          );
         }
         throw e;
       }

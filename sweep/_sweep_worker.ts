@@ -42,9 +42,10 @@ async function run(msg: RunMessage, send: (message: unknown) => void): Promise<v
       send({
         type: "failed",
         setup: true,
-        error: `TypeError: Cannot run trials as module ${msg.module} exports no function '${msg.exportName}': it exports ${
-          exportNames(mod)
-        } (write \`export async function ${msg.exportName}(params, ctx)\`, or name the export with \`trial: { module, export }\`)`,
+        error:
+          `TypeError: Cannot run trials as module ${msg.module} exports no function '${msg.exportName}': it exports ${
+            exportNames(mod)
+          } (write \`export async function ${msg.exportName}(params, ctx)\`, or name the export with \`trial: { module, export }\`)`,
       });
       return;
     }

@@ -67,7 +67,11 @@ export async function readJournal(path: string | URL): Promise<TrialRecord[]> {
   const out: TrialRecord[] = [];
   lines.forEach((line, i) => {
     try {
-      const parsed = JSON.parse(line) as TrialRecord & { type?: string; at?: number; requeue?: boolean };
+      const parsed = JSON.parse(line) as TrialRecord & {
+        type?: string;
+        at?: number;
+        requeue?: boolean;
+      };
       if (parsed.type !== undefined || !("status" in parsed)) return;
       const { at: _at, requeue: _requeue, ...record } = parsed;
       out.push(record);

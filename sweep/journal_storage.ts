@@ -76,7 +76,10 @@ const finite = (v: number | null | undefined): number =>
 
 /** JSON with non-finite numbers as null (the journal's convention). */
 function lineOf(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
+  return JSON.stringify(
+    value,
+    (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
+  );
 }
 
 /** Whether process `pid` still runs on this machine; true when that cannot be told. */
@@ -190,7 +193,9 @@ export function journalStorage(
       if (!r || r.attempt !== attempt) {
         // a journal without epoch lines: the record's epochs are its reports
         reports.delete(line.index);
-        record.epochs.forEach((e, epoch) => setReport(line.index, attempt, epoch, finite(e[monitor])));
+        record.epochs.forEach((e, epoch) =>
+          setReport(line.index, attempt, epoch, finite(e[monitor]))
+        );
       }
     }
   };
@@ -323,8 +328,9 @@ export function journalStorage(
           });
         }
         if (reaped.length) await append(reaped);
-        let pick: { index: number; attempt: number; params: Readonly<Record<string, unknown>> } |
-          undefined;
+        let pick:
+          | { index: number; attempt: number; params: Readonly<Record<string, unknown>> }
+          | undefined;
         for (const [index, s] of slots) {
           if (s.running || !mine(index) || s.record?.status !== "failed") continue;
           const rerun = s.requeue ||

@@ -39,11 +39,11 @@ export {
   choice,
   type Dimension,
   grid,
-  intUniform,
   type IntUniform,
+  intUniform,
   isDimension,
-  logUniform,
   type LogUniform,
+  logUniform,
   type ParamsOf,
   type PlannedSampler,
   random,
@@ -51,8 +51,8 @@ export {
   type SampleContext,
   type Sampler,
   type SearchSpace,
-  uniform,
   type Uniform,
+  uniform,
 } from "./search_space.ts";
 export { tpe, type TpeOptions } from "./tpe_sampler.ts";
 export {
@@ -74,7 +74,7 @@ export {
   bestTrialJson,
   plotParallelCoordinates,
   plotSweep,
-  type SweepTrials,
   sweepTable,
   sweepToCsv,
+  type SweepTrials,
 } from "./sweep_report.ts";

@@ -186,9 +186,9 @@ export function postgresStorage(url: string, options: PostgresStorageOptions = {
   const retry = <T>(what: string, fn: (sql: Client) => Promise<T>): Promise<T> =>
     withRetry(what, policy, async () => fn(await connect()), (e, ms) =>
       console.warn(
-        `fitloop: ${what} on ${location} failed (${
-          (e as Error)?.message ?? e
-        }); retrying in ${(ms / 1000).toFixed(1)} s`,
+        `fitloop: ${what} on ${location} failed (${(e as Error)?.message ?? e}); retrying in ${
+          (ms / 1000).toFixed(1)
+        } s`,
       ));
   const lock = (tx: Sql) => tx`SELECT pg_advisory_xact_lock(hashtext(${`fitloop:${study}`}))`;
   const holds = (tx: Sql, ref: TrialRef) =>
@@ -237,7 +237,12 @@ export function postgresStorage(url: string, options: PostgresStorageOptions = {
             // an earlier try of this claim committed before its answer was lost
             return {
               kind: "trial",
-              trial: { index: own.idx as number, attempt: own.attempt as number, token, params: own.params as Record<string, unknown> },
+              trial: {
+                index: own.idx as number,
+                attempt: own.attempt as number,
+                token,
+                params: own.params as Record<string, unknown>,
+              },
             };
           }
           const stale = await tx`SELECT idx, attempt, worker, params, token FROM fitloop_trials
@@ -274,7 +279,11 @@ export function postgresStorage(url: string, options: PostgresStorageOptions = {
           for (const r of rows) {
             const i = r.idx as number;
             if (r.status !== "failed" || !mine(i) || !(r.requeue || r.before)) continue;
-            pick = { index: i, attempt: (r.attempt as number) + 1, params: r.params as Record<string, unknown> };
+            pick = {
+              index: i,
+              attempt: (r.attempt as number) + 1,
+              params: r.params as Record<string, unknown>,
+            };
             break;
           }
           const taken = new Set(rows.map((r) => r.idx as number));
@@ -286,7 +295,9 @@ export function postgresStorage(url: string, options: PostgresStorageOptions = {
           if (pick) {
             await tx`INSERT INTO fitloop_trials
                        (study, idx, attempt, status, params, token, worker, started_at, heartbeat_at)
-                     VALUES (${study}, ${pick.index}, ${pick.attempt}, 'running', ${tx.json(pick.params)},
+                     VALUES (${study}, ${pick.index}, ${pick.attempt}, 'running', ${
+              tx.json(pick.params)
+            },
                        ${token}, ${worker.id}, clock_timestamp(), clock_timestamp())
                      ON CONFLICT (study, idx) DO UPDATE SET attempt = excluded.attempt,
                        status = 'running', record = NULL, token = excluded.token,

@@ -112,7 +112,9 @@ export function sweepToCsv(result: SweepTrials): string {
   const { trials } = trialsOf(result, "write the sweep's CSV");
   const names = paramNames(trials);
   const esc = (s: string) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = [["trial", "status", "objective", ...names, "seconds", "epochsRun", "error"].join(",")];
+  const lines = [
+    ["trial", "status", "objective", ...names, "seconds", "epochsRun", "error"].join(","),
+  ];
   for (const t of trials) {
     lines.push([
       String(t.index),

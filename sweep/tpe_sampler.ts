@@ -76,7 +76,12 @@ function coordinate(name: string, d: Dimension): Coordinate {
   const step = d.kind === "intUniform" ? 1 : 0;
   return {
     name,
-    dim: { kind: "numeric", lo: log ? Math.log(d.lo) : d.lo, hi: log ? Math.log(d.hi) : d.hi, step },
+    dim: {
+      kind: "numeric",
+      lo: log ? Math.log(d.lo) : d.lo,
+      hi: log ? Math.log(d.hi) : d.hi,
+      step,
+    },
     to: (v) =>
       typeof v === "number" && v >= d.lo && v <= d.hi ? (log ? Math.log(v) : v) : undefined,
     from: (x) => {
@@ -142,11 +147,13 @@ export function tpe(options: TpeOptions): Sampler {
     priorWeight = 1,
     multivariate = false,
   } = options;
-  for (const [name, v, min] of [["n", n, 1], ["startupTrials", startupTrials, 0], [
-    "candidates",
-    candidates,
-    1,
-  ]] as const) {
+  for (
+    const [name, v, min] of [["n", n, 1], ["startupTrials", startupTrials, 0], [
+      "candidates",
+      candidates,
+      1,
+    ]] as const
+  ) {
     if (!(Number.isInteger(v) && v >= min)) {
       throw new RangeError(
         `Cannot create tpe as '${name}' must be an integer >= ${min}: current value is ${v}`,

@@ -60,7 +60,13 @@ export function prunedThanksToOthers(
       return m;
     };
     const all = shouldPrune(pruner, view(() => true), p.index, p.epoch, "minimize");
-    const alone = shouldPrune(pruner, view((r) => r.worker === worker), p.index, p.epoch, "minimize");
+    const alone = shouldPrune(
+      pruner,
+      view((r) => r.worker === worker),
+      p.index,
+      p.epoch,
+      "minimize",
+    );
     if (all && !alone) out.push(p.index);
   }
   return out;

@@ -61,7 +61,12 @@ Deno.test("a torn last journal line is set aside with a warning and its trial ru
 Deno.test("a journal holds one study: another monitor or other planned parameters are refused", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/j.jsonl`;
-  await sweep({ space: { x: choice([1, 2]) }, sampler: grid(), trial: ({ x }) => x, storage: path });
+  await sweep({
+    space: { x: choice([1, 2]) },
+    sampler: grid(),
+    trial: ({ x }) => x,
+    storage: path,
+  });
   await assertRejects(
     () =>
       sweep({

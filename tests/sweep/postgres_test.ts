@@ -77,12 +77,19 @@ if (!URL_) {
     const trials = await sql`SELECT idx, attempt, status, worker FROM fitloop_trials
       WHERE study = ${name} ORDER BY idx`;
     assertEquals(trials.map((t) => t.idx), [...Array(n).keys()]);
-    assert(trials.every((t) => t.status === "finished" || t.status === "pruned"), JSON.stringify(trials));
+    assert(
+      trials.every((t) => t.status === "finished" || t.status === "pruned"),
+      JSON.stringify(trials),
+    );
     const attempts = await sql`SELECT idx, attempt, status, worker, error FROM fitloop_attempts
       WHERE study = ${name} ORDER BY idx, attempt`;
     for (let i = 0; i < n; i++) {
       const ended = attempts.filter((a) => a.idx === i && a.status !== "failed");
-      assertEquals(ended.length, 1, `trial ${i}: ${JSON.stringify(attempts.filter((a) => a.idx === i))}`);
+      assertEquals(
+        ended.length,
+        1,
+        `trial ${i}: ${JSON.stringify(attempts.filter((a) => a.idx === i))}`,
+      );
     }
     const killed = attempts.filter((a) => a.idx === killedTrial);
     assertEquals(killed.map((a) => [a.attempt, a.status === "failed"]), [[1, true], [2, false]]);
@@ -91,18 +98,18 @@ if (!URL_) {
 
     const reports: Report[] = (await sql`SELECT idx, attempt, epoch, value, worker
       FROM fitloop_reports WHERE study = ${name} ORDER BY at, idx`).map((r) => ({
-        index: r.idx as number,
-        attempt: r.attempt as number,
-        epoch: r.epoch as number,
-        value: r.value as number,
-        worker: r.worker as string,
-      }));
+      index: r.idx as number,
+      attempt: r.attempt as number,
+      epoch: r.epoch as number,
+      value: r.value as number,
+      worker: r.worker as string,
+    }));
     const pruned = (await sql`SELECT idx, attempt, record FROM fitloop_trials
       WHERE study = ${name} AND status = 'pruned'`).map((r) => ({
-        index: r.idx as number,
-        attempt: r.attempt as number,
-        epoch: (r.record as { epochs: unknown[] }).epochs.length - 1,
-      }));
+      index: r.idx as number,
+      attempt: r.attempt as number,
+      epoch: (r.record as { epochs: unknown[] }).epochs.length - 1,
+    }));
     assert(pruned.length > 0, "nothing was pruned");
     assert(prunedThanksToOthers(reports, pruned).length > 0, JSON.stringify(pruned));
 
@@ -165,7 +172,11 @@ if (!URL_) {
   Deno.test("PostgreSQL: a retried claim finds its trial; a given-up attempt cannot report or finish", async () => {
     const name = study("claims");
     const sql = await admin();
-    const storage = postgresStorage(URL_, { study: name, heartbeatSeconds: 0.1, graceSeconds: 0.3 });
+    const storage = postgresStorage(URL_, {
+      study: name,
+      heartbeatSeconds: 0.1,
+      graceSeconds: 0.3,
+    });
     const a = { id: "host-a:1:a", host: "host-a", pid: 1 };
     const b = { id: "host-b:2:b", host: "host-b", pid: 2 };
     await storage.open({ monitor: "validLoss", direction: "minimize", sampler: "test" }, a);

@@ -35,7 +35,9 @@ const trials = [
 
 Deno.test("parallel coordinates: a line per usable trial, the best thick, pruned dashed, failed out", () => {
   const svg = plotParallelCoordinates(trials, "minimize").svg;
-  const lines = [...svg.matchAll(/<polyline points="([^"]*)"[^>]*stroke-width="([\d.]+)"([^>]*)>/g)];
+  const lines = [
+    ...svg.matchAll(/<polyline points="([^"]*)"[^>]*stroke-width="([\d.]+)"([^>]*)>/g),
+  ];
   assertEquals(lines.length, 3);
   // constant parameters get no axis: lr, act and the objective do, so three points per line
   assert(lines.every((l) => l[1]!.split(" ").length === 3));
@@ -54,11 +56,18 @@ Deno.test("the reports take a result or its trials alike, and refuse anything el
   const result = { trials, best: trials[2], direction: "minimize" as const, resumed: 0, ran: 4 };
   assertEquals(sweepTable(result), sweepTable(trials));
   assertEquals(sweepToCsv(result), sweepToCsv(trials));
-  assertEquals(plotSweep(result).svg.replace("objective (minimize)", "objective"), plotSweep(trials).svg);
+  assertEquals(
+    plotSweep(result).svg.replace("objective (minimize)", "objective"),
+    plotSweep(trials).svg,
+  );
   assertEquals(bestTrialJson(result), bestTrialJson(trials, "minimize"));
   assertEquals(JSON.parse(bestTrialJson(trials, "maximize")).index, 1); // a pruned trial counts
   for (const f of [sweepTable, sweepToCsv, plotSweep, plotParallelCoordinates]) {
-    assertThrows(() => f({ nope: 1 } as never), TypeError, "must be a sweep's result or an array of trials");
+    assertThrows(
+      () => f({ nope: 1 } as never),
+      TypeError,
+      "must be a sweep's result or an array of trials",
+    );
   }
   // the failure reason on one line in the table, whole in the CSV
   const table = sweepTable(trials).split("\n");

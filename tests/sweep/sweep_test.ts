@@ -55,7 +55,15 @@ Deno.test("an in-process sweep ranks trials by objective; a failing trial does n
   const csv = sweepToCsv(result).trim().split("\n");
   assertEquals(sweepToCsv(result.trials), sweepToCsv(result));
   assertEquals(csv[1]!.split(",").slice(0, 4), ["1", "finished", "1", "1"]);
-  assertEquals(csv[5]!.split(","), ["2", "failed", "", "4", csv[5]!.split(",")[4], "0", "Error: trial 2 breaks"]);
+  assertEquals(csv[5]!.split(","), [
+    "2",
+    "failed",
+    "",
+    "4",
+    csv[5]!.split(",")[4],
+    "0",
+    "Error: trial 2 breaks",
+  ]);
   assertStringIncludes(plotSweep(result).svg, "objective vs x");
 });
 
@@ -386,7 +394,12 @@ Deno.test("a child-process trial dies with its sweep, even when the sweep is kil
 
 Deno.test("trials in Workers print no WebGL stack traces when tfjs picks a backend", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--import-map=tests/import_map.json", "tests/fixtures/sweep_worker_script.ts"],
+    args: [
+      "run",
+      "-A",
+      "--import-map=tests/import_map.json",
+      "tests/fixtures/sweep_worker_script.ts",
+    ],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },

@@ -1,9 +1,11 @@
-import { assert, assertAlmostEquals, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
 import {
-  categoricalProbabilities,
-  logDensity,
-  numericMixture,
-} from "../../sweep/_parzen.ts";
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertNotEquals,
+  assertThrows,
+} from "@std/assert";
+import { categoricalProbabilities, logDensity, numericMixture } from "../../sweep/_parzen.ts";
 import { choice, intUniform, logUniform, random, uniform } from "../../sweep/search_space.ts";
 import { tpe } from "../../sweep/tpe_sampler.ts";
 import type { TrialRecord, TrialStatus } from "../../sweep/types.ts";
@@ -72,11 +74,16 @@ Deno.test("tpe() starts as random search, then is a pure function of seed, index
 
 Deno.test("tpe() samples where the good trials are: floats, log scale, integers, categories", () => {
   const ctx = { history, direction: "minimize" as const };
-  const xs = Array.from({ length: 40 }, (_, i) => tpe({ n: 99, seed: i }).sample(space, 20, ctx).x as number);
+  const xs = Array.from(
+    { length: 40 },
+    (_, i) => tpe({ n: 99, seed: i }).sample(space, 20, ctx).x as number,
+  );
   assert(Math.abs(median(xs) - 7) < 1, `median ${median(xs)}`);
   // maximize flips the split: the good trials are the far ones (x near 0)
-  const far = Array.from({ length: 40 }, (_, i) =>
-    tpe({ n: 99, seed: i }).sample(space, 20, { history, direction: "maximize" }).x as number
+  const far = Array.from(
+    { length: 40 },
+    (_, i) =>
+      tpe({ n: 99, seed: i }).sample(space, 20, { history, direction: "maximize" }).x as number,
   );
   assert(median(far) < 2, `median ${median(far)}`);
 
@@ -85,17 +92,24 @@ Deno.test("tpe() samples where the good trials are: floats, log scale, integers,
     const lr = 10 ** (-6 + i / 4);
     return rec(i, { lr }, Math.abs(Math.log10(lr) + 4));
   });
-  const lrs = Array.from({ length: 40 }, (_, i) =>
-    tpe({ n: 99, seed: i }).sample(logSpace, 24, { history: logHistory, direction: "minimize" })
-      .lr as number
+  const lrs = Array.from(
+    { length: 40 },
+    (_, i) =>
+      tpe({ n: 99, seed: i }).sample(logSpace, 24, { history: logHistory, direction: "minimize" })
+        .lr as number,
   );
   assert(median(lrs) > 1e-5 && median(lrs) < 1e-3, `median lr ${median(lrs)}`);
 
   const intSpace = { k: intUniform(1, 100) };
-  const intHistory = Array.from({ length: 25 }, (_, i) => rec(i, { k: 1 + 4 * i }, Math.abs(1 + 4 * i - 80)));
-  const ks = Array.from({ length: 40 }, (_, i) =>
-    tpe({ n: 99, seed: i }).sample(intSpace, 25, { history: intHistory, direction: "minimize" })
-      .k as number
+  const intHistory = Array.from(
+    { length: 25 },
+    (_, i) => rec(i, { k: 1 + 4 * i }, Math.abs(1 + 4 * i - 80)),
+  );
+  const ks = Array.from(
+    { length: 40 },
+    (_, i) =>
+      tpe({ n: 99, seed: i }).sample(intSpace, 25, { history: intHistory, direction: "minimize" })
+        .k as number,
   );
   assert(ks.every((k) => Number.isInteger(k) && k >= 1 && k <= 100), ks.join(" "));
   assert(Math.abs(median(ks) - 80) <= 10, `median k ${median(ks)}`);
@@ -105,9 +119,11 @@ Deno.test("tpe() samples where the good trials are: floats, log scale, integers,
     const act = ["relu", "tanh", "gelu"][i % 3]!;
     return rec(i, { act }, act === "gelu" ? 0 : 1 + i / 100);
   });
-  const acts = Array.from({ length: 40 }, (_, i) =>
-    tpe({ n: 99, seed: i }).sample(catSpace, 15, { history: catHistory, direction: "minimize" })
-      .act
+  const acts = Array.from(
+    { length: 40 },
+    (_, i) =>
+      tpe({ n: 99, seed: i }).sample(catSpace, 15, { history: catHistory, direction: "minimize" })
+        .act,
   );
   assert(acts.filter((a) => a === "gelu").length >= 32, acts.join(" "));
 });
@@ -115,19 +131,30 @@ Deno.test("tpe() samples where the good trials are: floats, log scale, integers,
 Deno.test("tpe() counts pruned trials with their last value and ignores failed ones", () => {
   // only pruned trials: TPE uses them (no random fallback) and goes where their values were best
   const pruned = history.map((r) => ({ ...r, status: "pruned" as const }));
-  const xs = Array.from({ length: 40 }, (_, i) =>
-    tpe({ n: 99, seed: i }).sample(space, 20, { history: pruned, direction: "minimize" }).x as number
+  const xs = Array.from(
+    { length: 40 },
+    (_, i) =>
+      tpe({ n: 99, seed: i }).sample(space, 20, { history: pruned, direction: "minimize" })
+        .x as number,
   );
   assert(Math.abs(median(xs) - 7) < 1, `median ${median(xs)}`);
   // a pruned trial that reached more epochs ranks before one that reached fewer
   const deep = [
-    ...Array.from({ length: 10 }, (_, i) => rec(i, { x: 0.5 + i, k: 3 }, 0.01 * (9 - i), "pruned", 1)),
+    ...Array.from(
+      { length: 10 },
+      (_, i) => rec(i, { x: 0.5 + i, k: 3 }, 0.01 * (9 - i), "pruned", 1),
+    ),
     rec(10, { x: 1, k: 3 }, 30, "pruned", 3),
     rec(11, { x: 1.2, k: 3 }, 31, "pruned", 3),
   ];
-  const near1 = Array.from({ length: 40 }, (_, i) =>
-    tpe({ n: 99, seed: i, startupTrials: 5 }).sample(space, 12, { history: deep, direction: "minimize" })
-      .x as number
+  const near1 = Array.from(
+    { length: 40 },
+    (_, i) =>
+      tpe({ n: 99, seed: i, startupTrials: 5 }).sample(space, 12, {
+        history: deep,
+        direction: "minimize",
+      })
+        .x as number,
   );
   assert(Math.abs(median(near1) - 1) < 1, `median ${median(near1)}`);
   // failed trials do not count: below the start-up count it is random search
