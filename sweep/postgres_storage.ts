@@ -57,6 +57,13 @@ interface Client extends Sql {
 }
 type Connect = (url: string, options: Record<string, unknown>) => Client;
 
+/**
+ * The client, by a specifier held in a variable: Deno fetches the target of a literal
+ * dynamic import when it loads the module graph, and this one must be fetched only by
+ * those who connect. (Keep the version in step with deno.json's "postgres".)
+ */
+const POSTGRES_CLIENT: string = "npm:postgres@^3.4.9";
+
 /** The URL without its password, for messages. */
 function redact(url: string): string {
   try {
@@ -173,7 +180,7 @@ export function postgresStorage(url: string, options: PostgresStorageOptions = {
 
   const connect = async (): Promise<Client> => {
     if (client) return client;
-    const mod = await import("postgres") as unknown as { default: Connect };
+    const mod = await import(POSTGRES_CLIENT) as { default: Connect };
     client ??= mod.default(url, {
       max: maxConnections,
       idle_timeout: 30,
