@@ -7,6 +7,7 @@ import {
 } from "@std/assert";
 import { categoricalProbabilities, logDensity, numericMixture } from "../../sweep/_parzen.ts";
 import { choice, intUniform, logUniform, random, uniform } from "../../sweep/search_space.ts";
+import { sweep } from "../../sweep/sweep.ts";
 import { tpe } from "../../sweep/tpe_sampler.ts";
 import type { TrialRecord, TrialStatus } from "../../sweep/types.ts";
 
@@ -169,4 +170,33 @@ Deno.test("tpe() validates its options", () => {
   assertThrows(() => tpe({ n: 0 }), RangeError, "'n' must be an integer >= 1");
   assertThrows(() => tpe({ n: 5, candidates: 0 }), RangeError, "'candidates'");
   assertThrows(() => tpe({ n: 5, priorWeight: 0 }), RangeError, "'priorWeight' must be > 0");
+});
+
+Deno.test("a TPE sweep is reproducible from its seed, and learns from the trials in its storage", async () => {
+  const run = (seed: number, storage?: string) =>
+    sweep({
+      space: { x: uniform(-5, 5), act: choice(["a", "b"]) },
+      sampler: tpe({ n: 16, seed, startupTrials: 5 }),
+      trial: ({ x, act }) => x * x + (act === "a" ? 0 : 1),
+      ...(storage ? { storage } : {}),
+    });
+  const params = (r: Awaited<ReturnType<typeof run>>) =>
+    r.trials.slice().sort((a, b) => a.index - b.index).map((t) => t.params);
+  const a = await run(2);
+  assertEquals(params(await run(2)), params(a));
+  assertNotEquals(params(await run(3)), params(a));
+  // resumed half-way from a journal: the same trials as in one go
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/j.jsonl`;
+  const first = await sweep({
+    space: { x: uniform(-5, 5), act: choice(["a", "b"]) },
+    sampler: tpe({ n: 8, seed: 2, startupTrials: 5 }),
+    trial: ({ x, act }) => x * x + (act === "a" ? 0 : 1),
+    storage: path,
+  });
+  assertEquals(first.ran, 8);
+  const resumed = await run(2, path);
+  assertEquals([resumed.ran, resumed.resumed], [8, 8]);
+  assertEquals(params(resumed), params(a));
+  await Deno.remove(dir, { recursive: true });
 });
