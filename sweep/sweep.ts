@@ -309,7 +309,7 @@ export async function sweep<S extends SearchSpace>(options: SweepOptions<S>): Pr
         }
       }
     }
-    const pollMs = Math.min(2000, Math.max(100, storage.heartbeatSeconds * 500));
+    const pollMs = Math.min(1000, Math.max(100, storage.heartbeatSeconds * 250));
 
     const runOne = async (ref: TrialRef, params: Readonly<Record<string, unknown>>) => {
       const started = performance.now();
