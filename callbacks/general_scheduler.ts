@@ -25,8 +25,9 @@ export interface TrainingPhase {
  *
  * @example Warm up for 2 batches, then decay linearly for 4
  * ```ts
- * import { dryRun, generalScheduler } from "@fitloop/fitloop/callbacks";
- * import { annealingLinear } from "@fitloop/fitloop";
+ * import { dryRun } from "@fitloop/fitloop/core";
+ * import { generalScheduler } from "@fitloop/fitloop/callbacks";
+ * import { annealingLinear } from "@fitloop/fitloop/schedules";
  * import { assertEquals } from "@std/assert";
  * const cb = generalScheduler([
  *   { length: 2, hypers: { lr: [0, 1] }, anneal: annealingLinear },
@@ -77,7 +78,7 @@ export function generalScheduler(
       for (const [key, value] of Object.entries(phase.hypers)) {
         const pair = typeof value !== "number";
         const [start, end] = pair ? value : [value, value];
-        hypers = setHyper(hypers, key, annealerFor(phase, key, pair)(start, end, pct));
+        hypers = setHyper(hypers, key, annealerFor(phase, key, pair)(start, end)(pct));
       }
       return { hypers };
     },

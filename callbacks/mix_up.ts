@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { _beta, _mixSeed, _mulberry32, _permutation } from "../core/_rng.ts";
+import { beta, mixSeed, mulberry32, permutation } from "../core/_rng.ts";
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import type { Input, LossFn, Scalar, Tensor } from "../core/types.ts";
@@ -56,7 +56,8 @@ function _isMixUpLoss(loss: LossFn): loss is MixUpLoss {
  * @example The loss is wrapped and put back
  * ```ts
  * import { mixUp } from "@fitloop/fitloop/callbacks";
- * import { initialState, mse } from "@fitloop/fitloop";
+ * import { initialState } from "@fitloop/fitloop/core";
+ * import { mse } from "@fitloop/fitloop";
  * import { assertEquals } from "@std/assert";
  * const cb = mixUp();
  * const s = initialState({ nEpochs: 1, hypers: [], loss: mse });
@@ -81,10 +82,10 @@ export function mixUp(options: MixUpOptions = {}): Callback {
       const target = s.lastTarget!;
       const n = target.shape[0]!;
       const seed = options.seed ?? s.seed;
-      const rand = _mulberry32(_mixSeed(seed, s.iteration));
-      const draw = _beta(rand, alpha, alpha);
+      const rand = mulberry32(mixSeed(seed, s.iteration));
+      const draw = beta(rand, alpha, alpha);
       const lambda = Math.max(draw, 1 - draw);
-      const order = _permutation(n, seed ^ 0x5bd1e995, s.iteration);
+      const order = permutation(n, seed ^ 0x5bd1e995, s.iteration);
       const [input, packed] = tf.tidy(() => {
         const idx = tf.tensor1d(order, "int32");
         const mix = (x: Tensor): Tensor =>

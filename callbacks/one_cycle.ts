@@ -16,7 +16,7 @@ import { paramScheduler } from "./param_scheduler.ts";
  * @example Momentum falls while the lr rises
  * ```ts
  * import { oneCycle } from "@fitloop/fitloop/callbacks";
- * import { dryRun } from "@fitloop/fitloop/callbacks";
+ * import { dryRun } from "@fitloop/fitloop/core";
  * import { assertAlmostEquals } from "@std/assert";
  * const run = await dryRun([oneCycle({ lrMax: 0.01 })], { epochs: 1, batchesPerEpoch: 10 });
  * assertAlmostEquals(Math.max(...run.history.lrs), 0.01, 1e-12);

@@ -1,6 +1,7 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
-import { _improved, _memoryOf, _modeFor, _monitored, _worst, type Mode } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
+import { type Mode, type Tracked, tracker } from "./tracker.ts";
 
 /** Options of {@linkcode reduceLROnPlateau}. */
 export interface ReduceLROnPlateauOptions {
@@ -20,12 +21,11 @@ export interface ReduceLROnPlateauOptions {
   readonly name?: string;
 }
 
-/** The memory of {@linkcode reduceLROnPlateau}. */
-export interface ReduceLROnPlateauMemory {
-  /** Best monitored value so far. */
-  readonly best: number;
-  /** Consecutive epochs without improvement since the last reduction. */
-  readonly wait: number;
+/**
+ * The memory of {@linkcode reduceLROnPlateau}: the tracker's record (`wait` counts from the
+ * last reduction) and the epochs of the reductions.
+ */
+export interface ReduceLROnPlateauMemory extends Tracked {
   /** Epochs at whose end the lr was reduced. */
   readonly reducedAt: readonly number[];
 }
@@ -43,7 +43,8 @@ export interface ReduceLROnPlateauMemory {
  * @example The lr drops after a plateau
  * ```ts
  * import { reduceLROnPlateau } from "@fitloop/fitloop/callbacks";
- * import { initialState, type TrainState } from "@fitloop/fitloop";
+ * import { initialState } from "@fitloop/fitloop/core";
+ * import { type TrainState } from "@fitloop/fitloop";
  * import { assertEquals } from "@std/assert";
  * const cb = reduceLROnPlateau({ factor: 0.5 });
  * const h = { lr: 1, mom: 0, sqrMom: 0, eps: 0, wd: 0 };
@@ -58,9 +59,7 @@ export interface ReduceLROnPlateauMemory {
  */
 export function reduceLROnPlateau(options: ReduceLROnPlateauOptions = {}): Callback {
   const name = options.name ?? "reduceLROnPlateau";
-  const monitor = options.monitor ?? "validLoss";
-  const mode = _modeFor(monitor, options.mode);
-  const { patience = 0, factor = 0.2, minDelta = 0, minLr = 0 } = options;
+  const { patience = 0, factor = 0.2, minLr = 0 } = options;
   if (!(factor > 0 && factor < 1)) {
     throw new RangeError(
       `Cannot create reduceLROnPlateau as 'factor' must be in (0, 1): current value is ${factor}`,
@@ -71,22 +70,19 @@ export function reduceLROnPlateau(options: ReduceLROnPlateauOptions = {}): Callb
       `Cannot create reduceLROnPlateau as 'patience' must be >= 0: current value is ${patience}`,
     );
   }
-  const initial: ReduceLROnPlateauMemory = { best: _worst(mode), wait: 0, reducedAt: [] };
+  const track = tracker(options);
+  const initial: ReduceLROnPlateauMemory = { ...track.initial, reducedAt: [] };
   return {
     name,
     setsHypers: { onEpochEnd: ["lr"] },
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
     onEpochEnd(s: TrainState): StateUpdate {
-      const m = _memoryOf(s, name, initial);
-      const value = _monitored(s, monitor, name);
-      if (_improved(value, m.best, mode, minDelta)) {
-        return { memory: { ...m, best: value, wait: 0 } };
-      }
-      const wait = m.wait + 1;
-      if (wait <= patience) return { memory: { ...m, wait } };
+      const m = memoryOf(s, name, initial);
+      const { tracked } = track.step(s, m, name);
+      if (tracked.wait <= patience) return { memory: { ...m, ...tracked } };
       return {
         hypers: s.hypers.map((h) => ({ ...h, lr: Math.max(h.lr * factor, minLr) })),
-        memory: { ...m, wait: 0, reducedAt: [...m.reducedAt, s.epoch] },
+        memory: { ...m, ...tracked, wait: 0, reducedAt: [...m.reducedAt, s.epoch] },
       };
     },
   };

@@ -10,7 +10,7 @@ import type { TrainState } from "../core/state.ts";
  * @example
  * ```ts
  * import { terminateOnNaN } from "@fitloop/fitloop/callbacks";
- * import { initialState } from "@fitloop/fitloop";
+ * import { initialState } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const s = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
  * const u = terminateOnNaN().onBatchEnd!({ ...s, smoothLoss: NaN }, {});

@@ -18,7 +18,7 @@ import {
   sweep,
   sweepTable,
   sweepToCsv,
-} from "../mod.ts";
+} from "../sweep/mod.ts";
 
 const USAGE = "usage: deno run -A examples/sweep.ts [--trials N] [--concurrency N] [--seed N] " +
   "[--shard k/n] [--journal PATH] [--out DIR]";

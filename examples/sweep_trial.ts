@@ -9,7 +9,7 @@ import {
   learner,
   useBackend,
 } from "../mod.ts";
-import type { TrialContext, TrialResult } from "../mod.ts";
+import type { TrialContext, TrialResult } from "../sweep/mod.ts";
 import { mnistCnn } from "./mnist.ts";
 import { loadMnist } from "./mnist_data.ts";
 

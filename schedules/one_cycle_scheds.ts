@@ -1,5 +1,6 @@
 import { combineScheds } from "./combine_scheds.ts";
-import { schedCos, type Schedule } from "./sched.ts";
+import { annealingCos } from "./annealing.ts";
+import type { Schedule } from "./schedule.ts";
 import { _finite, _positive } from "./_validate.ts";
 
 /** Options of {@linkcode oneCycleScheds}. */
@@ -63,7 +64,7 @@ export function oneCycleScheds<L extends number | readonly number[]>(
   moms.forEach((m, i) => _finite(what, `moms[${i}]`, m));
   const phases = [pctStart, 1 - pctStart];
   const cycle = (lo: number, peak: number, end: number): Schedule =>
-    combineScheds(phases, [schedCos(lo, peak), schedCos(peak, end)]);
+    combineScheds(phases, [annealingCos(lo, peak), annealingCos(peak, end)]);
   const mom = cycle(moms[0], moms[1], moms[2]);
   const lrMax = options.lrMax;
   if (typeof lrMax === "number") {

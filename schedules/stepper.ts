@@ -3,7 +3,7 @@ import { _finite } from "./_validate.ts";
 
 /**
  * The seed's `Stepper` as a pure function of the step count: the value after `n` steps of
- * `nIter` is `annealer(start, end, n / nIter)` (steps past `nIter` stay at the end value).
+ * `nIter` is `annealer(start, end)(n / nIter)` (steps past `nIter` stay at the end value).
  *
  * @param vals `[start, end]` (default annealer linear), or a single value (default
  * annealer `annealingNo`, end 0).
@@ -41,6 +41,6 @@ export function stepper(
     if (!(n >= 0)) {
       throw new RangeError(`Cannot step as 'n' must be >= 0: current value is ${n}`);
     }
-    return anneal(start, end, Math.min(1, n / steps));
+    return anneal(start, end)(Math.min(1, n / steps));
   };
 }

@@ -30,7 +30,7 @@ export interface AshaPruner {
  *
  * @example
  * ```ts
- * import { ashaPruner, shouldPrune } from "@fitloop/fitloop";
+ * import { ashaPruner, shouldPrune } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const p = ashaPruner({ minEpochs: 1, reductionFactor: 2 });
  * const reports = new Map([[0, [0.5]], [1, [0.4]], [2, [0.9]], [3, [0.6]]]);

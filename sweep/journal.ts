@@ -49,7 +49,7 @@ function _canonical(value: unknown): unknown {
  *
  * @example Key order does not matter
  * ```ts
- * import { trialKey } from "@fitloop/fitloop";
+ * import { trialKey } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(trialKey({ b: 1, a: 2 }), trialKey({ a: 2, b: 1 }));
  * ```
@@ -69,7 +69,7 @@ export function trialKey(params: Readonly<Record<string, unknown>>, repeat = 0):
  *
  * @example
  * ```ts
- * import { readJournal } from "@fitloop/fitloop";
+ * import { readJournal } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(await readJournal("/nonexistent/journal.jsonl"), []);
  * ```
@@ -108,7 +108,7 @@ export async function readJournal(path: string | URL): Promise<TrialRecord[]> {
  *
  * @example
  * ```ts
- * import { appendJournal, readJournal } from "@fitloop/fitloop";
+ * import { appendJournal, readJournal } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
  * const record = { key: "{}", index: 0, params: {}, status: "finished" as const, objective: 1, epochs: [], seconds: 0 };
@@ -137,7 +137,7 @@ const RANK: Record<TrialStatus, number> = { finished: 2, pruned: 1, failed: 0 };
  *
  * @example
  * ```ts
- * import { appendJournal, mergeJournals } from "@fitloop/fitloop";
+ * import { appendJournal, mergeJournals } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const a = await Deno.makeTempFile();
  * const b = await Deno.makeTempFile();

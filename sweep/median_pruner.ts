@@ -28,7 +28,7 @@ export interface MedianPruner {
  *
  * @example
  * ```ts
- * import { medianPruner, shouldPrune } from "@fitloop/fitloop";
+ * import { medianPruner, shouldPrune } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const p = medianPruner({ warmupEpochs: 1 });
  * const reports = new Map([[0, [0.9, 0.5]], [1, [0.9, 0.4]], [2, [0.9, 0.8]]]);

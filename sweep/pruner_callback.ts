@@ -2,7 +2,7 @@ import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import { _ashaDecision, type AshaPruner } from "./asha_pruner.ts";
 import { _medianDecision, type MedianPruner } from "./median_pruner.ts";
-import { _monitored } from "../callbacks/_tracker.ts";
+import { monitored as _monitored } from "../callbacks/tracker.ts";
 
 /** A pruner, as plain data: {@linkcode medianPruner} or {@linkcode ashaPruner}. */
 export type Pruner = MedianPruner | AshaPruner;
@@ -41,7 +41,7 @@ export interface TrialChannel {
  *
  * @example
  * ```ts
- * import { medianPruner, shouldPrune } from "@fitloop/fitloop";
+ * import { medianPruner, shouldPrune } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const reports = new Map([[0, [1]], [1, [2]], [2, [3]]]);
  * assertEquals(shouldPrune(medianPruner({ warmupEpochs: 0 }), reports, 0, 0, "maximize"), true);
@@ -85,7 +85,8 @@ export interface TrialCallbackOptions {
  *
  * @example
  * ```ts
- * import { dryRun, medianPruner, trialCallback } from "@fitloop/fitloop";
+ * import { dryRun } from "@fitloop/fitloop/core";
+ * import { medianPruner, trialCallback } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const others = new Map([[1, [0.5, 0.4]], [2, [0.6, 0.45]]]);
  * const channel = {

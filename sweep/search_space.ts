@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { _mixSeed, _mulberry32 } from "../core/_rng.ts";
+import { mixSeed, mulberry32 } from "../core/_rng.ts";
 
 /** Pick one of `values`. */
 export interface Choice<T> {
@@ -75,7 +75,7 @@ function _finiteRange(what: string, lo: number, hi: number): void {
  *
  * @example
  * ```ts
- * import { choice } from "@fitloop/fitloop";
+ * import { choice } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(choice([16, 32]).values, [16, 32]);
  * ```
@@ -97,7 +97,7 @@ export function choice<const T>(values: readonly T[]): Choice<T> {
  *
  * @example
  * ```ts
- * import { uniform } from "@fitloop/fitloop";
+ * import { uniform } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(uniform(0, 0.5).kind, "uniform");
  * ```
@@ -117,7 +117,7 @@ export function uniform(lo: number, hi: number): Uniform {
  *
  * @example
  * ```ts
- * import { logUniform } from "@fitloop/fitloop";
+ * import { logUniform } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(logUniform(1e-4, 1e-1).lo, 1e-4);
  * ```
@@ -140,7 +140,7 @@ export function logUniform(lo: number, hi: number): LogUniform {
  *
  * @example
  * ```ts
- * import { intUniform } from "@fitloop/fitloop";
+ * import { intUniform } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(intUniform(1, 3).hi, 3);
  * ```
@@ -163,7 +163,7 @@ export function intUniform(lo: number, hi: number): IntUniform {
  *
  * @example
  * ```ts
- * import { isDimension, uniform } from "@fitloop/fitloop";
+ * import { isDimension, uniform } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals([isDimension(uniform(0, 1)), isDimension(3)], [true, false]);
  * ```
@@ -190,7 +190,7 @@ export interface Strategy {
  *
  * @example Two by two
  * ```ts
- * import { choice, grid } from "@fitloop/fitloop";
+ * import { choice, grid } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const plan = grid().plan({ lr: choice([0.1, 0.01]), bs: choice([32, 64]), epochs: 3 });
  * assertEquals(plan.length, 4);
@@ -253,7 +253,7 @@ function _draw(d: Dimension, rand: () => number): unknown {
  *
  * @example
  * ```ts
- * import { choice, logUniform, random } from "@fitloop/fitloop";
+ * import { choice, logUniform, random } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const space = { lr: logUniform(1e-4, 1e-1), width: choice([32, 64]) };
  * const a = random({ n: 5, seed: 1 }).plan(space);
@@ -273,7 +273,7 @@ export function random(options: RandomOptions): Strategy {
     plan<S extends SearchSpace>(space: S): ParamsOf<S>[] {
       const keys = Object.keys(space);
       return Array.from({ length: n }, (_, i) => {
-        const rand = _mulberry32(_mixSeed(seed, i));
+        const rand = mulberry32(mixSeed(seed, i));
         const row: Record<string, unknown> = {};
         for (const k of keys) {
           const v = space[k];

@@ -118,7 +118,7 @@ export interface SweepResult {
  *
  * @example
  * ```ts
- * import { parseShard } from "@fitloop/fitloop";
+ * import { parseShard } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * assertEquals(parseShard("1/4"), { index: 1, count: 4 });
  * ```
@@ -183,7 +183,7 @@ interface Outcome {
  *
  * @example A grid of two learning rates, in-process, with a synthetic objective
  * ```ts
- * import { choice, grid, sweep } from "@fitloop/fitloop";
+ * import { choice, grid, sweep } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const result = await sweep({
  *   space: { lr: choice([0.1, 0.01]) },

@@ -28,7 +28,7 @@ function _paramNames(trials: readonly TrialRecord[]): string[] {
  *
  * @example
  * ```ts
- * import { choice, grid, sweep, sweepTable } from "@fitloop/fitloop";
+ * import { choice, grid, sweep, sweepTable } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const result = await sweep({ space: { x: choice([1, 2]) }, strategy: grid(), trial: ({ x }) => x });
  * assertEquals(sweepTable(result).split("\n")[1]!.trim().split(/\s+/).slice(0, 5), ["1", "0", "finished", "1", "1"]);
@@ -58,7 +58,7 @@ export function sweepTable(result: SweepResult): string {
  *
  * @example
  * ```ts
- * import { sweepToCsv } from "@fitloop/fitloop";
+ * import { sweepToCsv } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const csv = sweepToCsv([{ key: "k", index: 0, params: { lr: 0.1 }, status: "finished", objective: 0.5, epochs: [{}], seconds: 2 }]);
  * assertEquals(csv, "trial,status,objective,lr,seconds,epochs\n0,finished,0.5,0.1,2,1\n");
@@ -90,7 +90,7 @@ export function sweepToCsv(trials: readonly TrialRecord[]): string {
  *
  * @example
  * ```ts
- * import { choice, grid, plotSweep, sweep } from "@fitloop/fitloop";
+ * import { choice, grid, plotSweep, sweep } from "@fitloop/fitloop/sweep";
  * import { assertStringIncludes } from "@std/assert";
  * const result = await sweep({ space: { lr: choice([1e-4, 1e-2, 1]) }, strategy: grid(), trial: ({ lr }) => lr });
  * assertStringIncludes(plotSweep(result).svg, "lr (log scale)");

@@ -9,8 +9,7 @@ import { fit } from "../../core/fit.ts";
 import { disposeLearner, learner } from "../../core/learner.ts";
 import { crossEntropy } from "../../core/losses.ts";
 import { prepareCallbacks } from "../../core/handler.ts";
-import { annealingLinear } from "../../schedules/annealing.ts";
-import { schedLin, schedNo } from "../../schedules/sched.ts";
+import { annealingLinear, annealingNo } from "../../schedules/annealing.ts";
 import { blobs, disposeBatches, mlp, useCpu } from "../_helpers.ts";
 
 await useCpu();
@@ -53,10 +52,13 @@ Deno.test("oneCycle() with lrMax per layer group schedules each group", async ()
 });
 
 Deno.test("paramScheduler() schedules any hyper-parameter over the whole fit", async () => {
-  const run = await dryRun([paramScheduler({ wd: schedLin(0, 0.4), mom: schedNo(0.5) })], {
-    epochs: 2,
-    batchesPerEpoch: 2,
-  });
+  const run = await dryRun(
+    [paramScheduler({ wd: annealingLinear(0, 0.4), mom: annealingNo(0.5) })],
+    {
+      epochs: 2,
+      batchesPerEpoch: 2,
+    },
+  );
   assertEquals(run.hypers.map((h) => h[0]!.wd), [0, 0.1, 0.2, 0.30000000000000004]);
   assertEquals(run.history.moms, [0.5, 0.5, 0.5, 0.5]);
 });
@@ -100,17 +102,18 @@ Deno.test("generalScheduler() runs phases with their annealers, then stops train
 
 Deno.test("two callbacks scheduling the same hyper-parameter in the same event are reported with both names", async () => {
   assertThrows(
-    () => prepareCallbacks([oneCycle({ lrMax: 0.1 }), paramScheduler({ lr: schedNo(0.1) })]),
+    () => prepareCallbacks([oneCycle({ lrMax: 0.1 }), paramScheduler({ lr: annealingNo(0.1) })]),
     TypeError,
     "Callbacks 'oneCycle' and 'paramScheduler' both set 'lr' in onBatchBegin",
   );
-  prepareCallbacks([oneCycle({ lrMax: 0.1 }), paramScheduler({ wd: schedNo(0.1) })]);
+  prepareCallbacks([oneCycle({ lrMax: 0.1 }), paramScheduler({ wd: annealingNo(0.1) })]);
   const train = blobs(64, 42);
   const model = mlp();
   const learn = learner({ model, data: { train }, loss: crossEntropy });
   const w0 = await model.getWeights()[0]!.data();
   await assertRejects(
-    () => fitOneCycle(learn, 1, { lrMax: 0.1, callbacks: [paramScheduler({ lr: schedNo(1) })] }),
+    () =>
+      fitOneCycle(learn, 1, { lrMax: 0.1, callbacks: [paramScheduler({ lr: annealingNo(1) })] }),
     TypeError,
     "both set 'lr'",
   );
