@@ -41,7 +41,7 @@ Deno.test("schedule constructors validate their arguments", () => {
   assertThrows(() => annealingCos(-Infinity, 0), RangeError, "'start' must be finite");
   assertThrows(() => annealingExp(0, 1), RangeError, "'start' must not be 0");
   assertThrows(() => annealingExp(-1, 1), RangeError, "sign");
-  assertThrows(() => annealingPoly(NaN)(1, 0), RangeError, "'power' must be finite");
+  assertThrows(() => annealingPoly(NaN)(1, 0), RangeError, "'degree' must be finite");
   assertThrows(
     () => annealingLinear("1" as unknown as number, 2),
     TypeError,
