@@ -38,7 +38,8 @@ export interface ReduceLROnPlateauMemory extends Tracked {
  * `patience` consecutive epochs without improvement, and only while the lr is above
  * `minLr`, the lr is multiplied by `factor` and the count starts again; while the lr is
  * at or below `minLr` nothing changes and the count goes on. With defaults, 0.01 → 0.002
- * → 0.0004, then no more. One deliberate difference: every layer group's lr is multiplied
+ * → 0.0004, then no more. An epoch without validation (validation loss NaN) is skipped,
+ * as v1 skips one whose validation loss is None. One deliberate difference: every layer group's lr is multiplied
  * (their ratios kept), where v1 sets all groups to the last group's lr times `factor`;
  * the gate reads the last group, as v1's `opt.lr`. Pair it with a constant lr: a
  * scheduler that sets the lr every batch overrides it.
@@ -88,7 +89,9 @@ export function reduceLROnPlateau(options: ReduceLROnPlateauOptions = {}): Callb
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
     onEpochEnd(s: TrainState): StateUpdate {
       const m = memoryOf(s, name, initial);
-      const { tracked } = track.step(s, m, name);
+      const { tracked } = track.step(s, m, name); // also checks the monitor's name
+      // v1: get_monitor_value() is None after an epoch without validation: nothing happens
+      if (Number.isNaN(s.lastMetrics[0] ?? NaN)) return { memory: m };
       // v1: `if self.wait > self.patience and self.opt.lr > self.min_lr` (opt.lr: last group)
       const lr = s.hypers[s.hypers.length - 1]?.lr ?? 0;
       if (tracked.wait <= patience || !(lr > minLr)) return { memory: { ...m, ...tracked } };

@@ -352,6 +352,21 @@ Deno.test("reduceLROnPlateau() keeps each layer group's ratio, gating on the las
   assertThrows(() => reduceLROnPlateau({ minLr: -1 }), RangeError, "'minLr'");
 });
 
+Deno.test("reduceLROnPlateau() skips epochs without validation, as v1 (get_monitor_value() is None)", async () => {
+  const { history, state } = await fitTiny(3, [reduceLROnPlateau()], { lr: 0.01 });
+  assertEquals(history.valLosses, [NaN, NaN, NaN]);
+  assertEquals(history.lrs, new Array(21).fill(0.01));
+  assertEquals((state.memory.reduceLROnPlateau as { wait: number }).wait, 0);
+  const dry = await dryRun([reduceLROnPlateau()], {
+    epochs: 5,
+    batchesPerEpoch: 1,
+    validLosses: [1, NaN, 1, NaN, 1],
+    hypers: [{ lr: 0.01, mom: 0, sqrMom: 0, eps: 0, wd: 0 }],
+  });
+  // v1 sees the epochs with validation only: 1, 1, 1 -> reductions after epochs 2 and 4
+  assertEquals(dry.history.lrs, [0.01, 0.01, 0.01, 0.002, 0.002]);
+});
+
 // ---- terminateOnNaN ----
 
 Deno.test("terminateOnNaN() never lets a NaN penalty reach the weights: the step is skipped, training ends, no validation", async () => {
