@@ -86,14 +86,15 @@ export function oneCycle<L extends number | readonly number[]>(
     onBatchBegin(s: TrainState): StateUpdate | void {
       if (!s.train) return;
       const { lr, mom } = stepsFor(_totalBatches(s, name));
-      return { hypers: setHyper(setHyper(s.hypers, "lr", lr(s.iteration)), "mom", mom(s.iteration)) };
+      return {
+        hypers: setHyper(setHyper(s.hypers, "lr", lr(s.iteration)), "mom", mom(s.iteration)),
+      };
     },
   };
 }
 
 /** Options of {@linkcode fitOneCycle}: those of `fit`, plus the cycle's shape. */
-export interface FitOneCycleOptions
-  extends FitOptions, Omit<OneCycleCallbackOptions, "lrMax"> {
+export interface FitOneCycleOptions extends FitOptions, Omit<OneCycleCallbackOptions, "lrMax"> {
   /** Peak learning rate (one, or one per layer group). @default {options.lr, else learner's lr} */
   readonly lrMax?: number | readonly number[];
 }

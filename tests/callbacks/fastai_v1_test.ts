@@ -210,8 +210,16 @@ Deno.test("oneCycle() at 3 x 7 batches, pctStart 0.3: all 21 lrs and moms are fa
   assertEquals(history.lrs[6], 1e-2); // the peak, exactly
   assertEquals(history.moms[6], 0.85);
   // batch 7 is the fall's first step: annealing_cos(1e-2, 4e-8, 1/15)
-  assertAlmostEquals(history.lrs[7]!, 4e-8 + (1e-2 - 4e-8) / 2 * (Math.cos(Math.PI / 15) + 1), 1e-17);
-  assertAlmostEquals(history.lrs[20]!, 4e-8 + (1e-2 - 4e-8) / 2 * (Math.cos(Math.PI * 14 / 15) + 1), 1e-17);
+  assertAlmostEquals(
+    history.lrs[7]!,
+    4e-8 + (1e-2 - 4e-8) / 2 * (Math.cos(Math.PI / 15) + 1),
+    1e-17,
+  );
+  assertAlmostEquals(
+    history.lrs[20]!,
+    4e-8 + (1e-2 - 4e-8) / 2 * (Math.cos(Math.PI * 14 / 15) + 1),
+    1e-17,
+  );
   assertAlmostEquals(history.moms[1]!, 0.85 + 0.05 * (Math.cos(Math.PI / 6) + 1), 1e-15);
 });
 
@@ -283,10 +291,14 @@ Deno.test("generalScheduler() with a jump between phases runs as v1's GeneralSch
         anneal: { lr: annealingCos },
       },
     ]);
-  const ref = v1GeneralScheduler([
-    { length: 3, hps: [["lr", [1e-3, 1e-2]], ["mom", 0.9]] },
-    { length: 4, hps: [["lr", [5e-3, 1e-4], v1Cos], ["mom", [0.8, 0.9]]] },
-  ], { lr: 1e-4, mom: 0.9 }, 100);
+  const ref = v1GeneralScheduler(
+    [
+      { length: 3, hps: [["lr", [1e-3, 1e-2]], ["mom", 0.9]] },
+      { length: 4, hps: [["lr", [5e-3, 1e-4], v1Cos], ["mom", [0.8, 0.9]]] },
+    ],
+    { lr: 1e-4, mom: 0.9 },
+    100,
+  );
   assertEquals(ref.length, 8); // 1 + 3 + 4 batches
   const { history } = await fitTiny(3, [phases()]);
   const dry = await dryRun([phases()], {

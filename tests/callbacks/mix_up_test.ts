@@ -3,7 +3,13 @@
 // mixed with its partner by its own lambda, and MixUpLoss's
 // (loss1 * lambda + loss2 * (1 - lambda)).mean(), checked against float64 hand computations.
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertAlmostEquals, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertNotEquals,
+  assertRejects,
+} from "@std/assert";
 import type { Callback } from "../../core/callback.ts";
 import { mixUp, type MixUpMemory } from "../../callbacks/mix_up.ts";
 import { beta, mixSeed, mulberry32 } from "../../core/_rng.ts";
@@ -65,7 +71,11 @@ async function record(
     onBatchBegin: async (s) => {
       if (!s.train) return;
       const yv = await s.lastTarget!.data();
-      pending = { iteration: s.iteration, x: await rows(s.lastInput as tf.Tensor), y: Array.from(yv) };
+      pending = {
+        iteration: s.iteration,
+        x: await rows(s.lastInput as tf.Tensor),
+        y: Array.from(yv),
+      };
     },
   };
   const after: Callback = {
@@ -182,7 +192,11 @@ Deno.test("mixUp() refuses a per-sample loss of the wrong shape, naming it", asy
   const x = tf.ones([4, 2]);
   const y = tf.tensor1d([0, 1, 0, 1], "int32");
   const model = mlp(2);
-  const learn = learner({ model, data: { train: batches(x, y, { batchSize: 4 }) }, loss: crossEntropy });
+  const learn = learner({
+    model,
+    data: { train: batches(x, y, { batchSize: 4 }) },
+    loss: crossEntropy,
+  });
   await assertRejects(
     () => fit(learn, 1, { callbacks: [mixUp({ lossPerSample: (o, t) => crossEntropy(o, t) })] }),
     TypeError,
