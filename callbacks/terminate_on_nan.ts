@@ -32,7 +32,8 @@ export interface TerminateOnNaNMemory {
  * end stops the epoch and training and validation is skipped. The memory and a logged
  * message say at which epoch and batch. It reads one loss per training batch (an async
  * read in onBackwardEnd, a device sync per batch). In a dry run, which has no loss tensor,
- * it checks `smoothLoss`.
+ * it checks `smoothLoss`. Validation losses are not watched (v1 also stops on a NaN
+ * validation batch; fitloop reads validation once per epoch).
  *
  * @param options Where the message goes, and the name.
  * @returns The callback.

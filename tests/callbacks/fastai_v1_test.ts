@@ -382,6 +382,7 @@ Deno.test("reduceLROnPlateau() skips epochs without validation, as v1 (get_monit
 // ---- terminateOnNaN ----
 
 Deno.test("terminateOnNaN() never lets a NaN penalty reach the weights: the step is skipped, training ends, no validation", async () => {
+  const tensors = tf.memory().numTensors;
   const t = tiny({ valid: true });
   const w = (t.learn.model as unknown as { w: tf.Variable }).w;
   const afterBatch: number[] = [];
@@ -406,6 +407,7 @@ Deno.test("terminateOnNaN() never lets a NaN penalty reach the weights: the step
   const final = (await w.data())[0]!;
   const steps = t.learn.optState!.step;
   t.dispose();
+  assertEquals(tf.memory().numTensors, tensors);
   assertEquals(history.nBatches, [4]); // batches 0..3 of epoch 0, then training ended
   assertEquals(afterBatch.length, 4);
   assert(Number.isFinite(final));
