@@ -87,7 +87,7 @@ export function generalScheduler(
   };
   return {
     name,
-    setsHypers: { onTrainBegin: keys, onBatchEnd: keys },
+    setsHypers: { onTrainBegin: Object.keys(phases[0]!.hypers), onBatchEnd: keys },
     onTrainBegin: (s: TrainState): StateUpdate => ({ hypers: after(s.hypers, 0) }),
     onBatchEnd(s: TrainState): StateUpdate | void {
       if (!s.train) return;
