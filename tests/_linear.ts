@@ -75,12 +75,17 @@ export async function paramsOf(m: Linear): Promise<[number, number, number]> {
 }
 
 /** Asserts two parameter vectors agree to `tol` relative (float32 against float64). */
-export function close(actual: readonly number[], expected: readonly number[], tol = 1e-5): void {
-  actual.forEach((a, i) => {
+export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${actual.length} components, expected ${expected.length}`);
+  }
+  Array.from(actual).forEach((a, i) => {
     const e = expected[i]!;
     if (!(Math.abs(a - e) <= tol * Math.max(1, Math.abs(e)))) {
       throw new Error(
-        `component ${i}: ${a} is not ${e} (to ${tol}); all: [${actual}] vs [${expected}]`,
+        `component ${i}: ${a} is not ${e} (to ${tol}); all: [${Array.from(actual)}] vs [${
+          Array.from(expected)
+        }]`,
       );
     }
   });
