@@ -34,18 +34,16 @@ function _put(model: Model, weights: readonly Tensor[]): void {
 }
 
 /**
- * An exponential moving average of the weights (as timm's ModelEma and Keras's `use_ema`):
- * it starts as a copy of the weights at the first training batch, and after every
- * `every`-th optimizer step becomes `decay * avg + (1 - decay) * w`, for every weight of
- * the model (batch-norm statistics included). Validation runs with the average when
- * `validateWithEma` (the live weights are copied aside at the first validation batch and
- * put back, bit for bit, at onEpochEnd); at the end of training the model keeps the
- * average when `emaAtEnd`, else (and always after an error) the live weights, exactly.
- * The average sits in memory, so snapshots keep it and a resumed run continues it; it is
- * freed when training ends. Order 9,000: onEpochEnd callbacks that save weights (saveModel,
- * earlyStopping's restoreBest) see the validated ones; snapshotEvery (10,000) sees the
- * live ones. With `emaAtEnd`, weights that such callbacks restore at onTrainEnd are
- * replaced by the average: pick one.
+ * An exponential moving average of the weights (timm's ModelEma, Keras's `use_ema`): a copy
+ * of every model weight (batch-norm statistics included) taken at the first training batch
+ * becomes `decay * avg + (1 - decay) * w` after every `every`-th optimizer step. It sits in
+ * memory (snapshots keep it) and is freed when training ends. With `validateWithEma`,
+ * validation runs with it (the live weights are set aside at the first validation batch
+ * and put back, bit for bit, at onEpochEnd); at the end the model keeps it with
+ * `emaAtEnd`, else (and always after an error) the live weights, exactly. Order 9,000:
+ * onEpochEnd callbacks that save weights (saveModel, earlyStopping) see the validated
+ * ones, snapshotEvery the live ones; with `emaAtEnd` the average replaces what they put
+ * back at onTrainEnd.
  *
  * @param options decay, every, and which weights validation and the end use.
  * @returns The callback.

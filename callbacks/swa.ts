@@ -1,11 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Callback, memoryOf, type StateUpdate } from "../core/callback.ts";
-import type { LearnerCore } from "../core/learner_core.ts";
 import type { TrainState } from "../core/state.ts";
 import type { Tensor } from "../core/types.ts";
-import { batchNormLayers } from "../core/_batch_norm.ts";
-import { epochBatches } from "../core/_epoch.ts";
-import { forward } from "../core/_params.ts";
+import { recomputeBatchNorm } from "../core/_batch_norm.ts";
 import { _modelVariables, _snapshotWeights } from "../core/_weights.ts";
 import { perGroup } from "../optim/hypers.ts";
 
@@ -31,35 +28,15 @@ export interface SwaMemory {
 
 const NAME = "swa";
 
-/** Batch-norm statistics anew: the running mean over one pass of training-mode forwards. */
-async function _recomputeBatchNorm(learn: LearnerCore, s: TrainState): Promise<void> {
-  const layers = batchNormLayers(learn.model);
-  if (layers.length === 0) return;
-  const saved = layers.map((l) => l.momentum);
-  const it = epochBatches(learn.data.train, s.nEpochs, s.seed);
-  try {
-    for (let k = 1;; k++) {
-      const r = await it.next();
-      if (r.done) break;
-      for (const l of layers) l.momentum = (k - 1) / k; // batch k weighs 1/k: a running mean
-      tf.tidy(() => void forward(learn, r.value.input, true));
-      if (r.value.owned) tf.dispose([r.value.input, r.value.target].flat());
-    }
-  } finally {
-    layers.forEach((l, i) => (l.momentum = saved[i]!));
-  }
-}
-
 /**
  * Stochastic Weight Averaging (Izmailov et al. 2018; PyTorch's AveragedModel, SWALR and
- * update_bn): from epoch `startEpoch` on, the lr of every training batch is `lr` (reached
- * over `annealEpochs` by a cosine from the lr in effect then, when given; runs after lr
- * schedulers, order 1, and overrides them), and the weights at the end of each of those
- * epochs join a running average `avg += (w - avg) / (n + 1)`. When training ends without
- * error the model takes the average and its BatchNormalization statistics are recomputed
- * as a running mean over one training-mode pass over the training data (LayersModels);
- * after an error it keeps the live weights. Validation during the fit sees the live
- * weights. The average is in memory (snapshots keep it), freed at the end.
+ * update_bn). From epoch `startEpoch` on, every training batch runs at `lr` (reached by a
+ * cosine over `annealEpochs` from the lr then in effect; order 1, after lr schedulers,
+ * whom it overrides) and each epoch's final weights join the average `avg += (w - avg) /
+ * (n + 1)`, kept in memory (snapshots keep it). Validation sees the live weights. When
+ * training ends without error the model takes the average and its BatchNormalization
+ * statistics are recomputed over one training-mode pass of the training data; after an
+ * error it keeps the live weights. The average is freed either way.
  *
  * @param options startEpoch, lr and annealEpochs.
  * @returns The callback.
@@ -93,8 +70,7 @@ export function swa(options: SwaOptions): Callback {
       );
     }
   }
-  const lrs = [options.lr].flat();
-  if (lrs.length === 0 || !lrs.every((v) => v > 0)) {
+  if (![options.lr].flat().every((v) => v > 0)) {
     throw new RangeError(
       `Cannot create swa as 'lr' must be positive: current value is ${options.lr}`,
     );
@@ -104,17 +80,13 @@ export function swa(options: SwaOptions): Callback {
     name: NAME,
     order: 1,
     onTrainBegin(s: TrainState): void {
-      if (startEpoch >= s.nEpochs) {
-        throw new RangeError(
-          `Cannot run swa as 'startEpoch' must be below the fit's ${s.nEpochs} epochs: current value is ${startEpoch}`,
-        );
-      }
       perGroup("lr", options.lr, s.hypers.length);
-      if (annealEpochs > 0 && s.nBatches === undefined) {
-        throw new RangeError(
-          "Cannot anneal swa's lr as the number of batches per epoch is unknown",
-        );
-      }
+      const why = startEpoch >= s.nEpochs
+        ? `'startEpoch' must be below the fit's ${s.nEpochs} epochs: current value is ${startEpoch}`
+        : annealEpochs > 0 && s.nBatches === undefined
+        ? "'annealEpochs' needs the number of batches per epoch, which the data does not tell"
+        : undefined;
+      if (why) throw new RangeError(`Cannot run swa as ${why}`);
     },
     onBatchBegin(s: TrainState): StateUpdate | void {
       if (!s.train || s.epoch < startEpoch) return;
@@ -142,14 +114,10 @@ export function swa(options: SwaOptions): Callback {
     async onTrainEnd(s: TrainState, ctx): Promise<StateUpdate | void> {
       const m = memoryOf(s, NAME, initial);
       if (!m.weights) return;
-      try {
-        if (ctx.learner && s.error === undefined) {
-          _modelVariables(ctx.learner.model).forEach((v, i) => v.assign(m.weights![i]!));
-          await _recomputeBatchNorm(ctx.learner, s);
-        }
-      } finally {
-        tf.dispose(m.weights.slice());
-      }
+      const learn = s.error === undefined ? ctx.learner : undefined;
+      if (learn) _modelVariables(learn.model).forEach((v, i) => v.assign(m.weights![i]!));
+      tf.dispose(m.weights.slice());
+      if (learn) await recomputeBatchNorm(learn, s.seed);
       return { memory: { n: m.n } };
     },
   };
