@@ -1,0 +1,153 @@
+// What each modern technique costs per training step (issue 18): a plain fit against the
+// same fit with one technique, interleaved (base, t1, t2, ..., base, t1, ...) after a
+// warm-up, medians in ms per step and the median of the per-round ratios to the plain fit
+// of the same round (robust to a machine whose speed drifts). The machine may be shared:
+// the 1-minute load average is printed before and after.
+//
+// Workloads: an MLP 784-256-10 on 28x28x1 inputs (mlp) and the demo's CNN with a
+// BatchNormalization layer (cnn), batch 64, Adam, one epoch of `--steps` batches per fit,
+// no validation. Variants: labelSmoothingCrossEntropy (the loss), ema, swa (averaging from
+// epoch 0, so one average per fit and, for the CNN, the BatchNorm pass at the end),
+// lookahead(adam), sam, cutMix.
+//
+// Flags: --backend cpu|wasm|webgpu (default wasm), --reps N (default 5), --steps N
+// (default 20), --workloads mlp,cnn, --json PATH.
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import {
+  batches,
+  type Callback,
+  crossEntropy,
+  disposeLearner,
+  fit,
+  learner,
+  useBackend,
+} from "../mod.ts";
+import { cutMix, ema, labelSmoothingCrossEntropy, sam, swa } from "../callbacks/mod.ts";
+import { adam, lookahead, type Optimizer } from "../optim/mod.ts";
+import type { LossFn } from "../core/mod.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    backend: { type: "string", default: "wasm" },
+    reps: { type: "string", default: "5" },
+    steps: { type: "string", default: "20" },
+    workloads: { type: "string", default: "mlp,cnn" },
+    json: { type: "string" },
+  },
+});
+const info = await useBackend(flags.backend as "cpu" | "wasm" | "webgpu");
+const reps = Number(flags.reps);
+const steps = Number(flags.steps);
+const BATCH = 64;
+
+const workloads: Record<string, () => tf.LayersModel> = {
+  mlp: () =>
+    tf.sequential({
+      layers: [
+        tf.layers.flatten({ inputShape: [28, 28, 1] }),
+        tf.layers.dense({ units: 256, activation: "relu" }),
+        tf.layers.dense({ units: 10 }),
+      ],
+    }),
+  cnn: () =>
+    tf.sequential({
+      layers: [
+        tf.layers.conv2d({ filters: 16, kernelSize: 3, inputShape: [28, 28, 1] }),
+        tf.layers.batchNormalization(),
+        tf.layers.reLU(),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: "relu" }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 10 }),
+      ],
+    }),
+};
+
+interface Variant {
+  readonly name: string;
+  readonly loss?: LossFn;
+  readonly optimizer?: () => Optimizer;
+  readonly callbacks?: () => Callback[];
+}
+
+const VARIANTS: readonly Variant[] = [
+  { name: "plain fit" },
+  { name: "labelSmoothingCrossEntropy", loss: labelSmoothingCrossEntropy() },
+  { name: "ema", callbacks: () => [ema()] },
+  { name: "swa (from epoch 0)", callbacks: () => [swa({ startEpoch: 0, lr: 1e-3 })] },
+  { name: "lookahead(adam)", optimizer: () => lookahead(adam()) },
+  { name: "sam", callbacks: () => [sam()] },
+  { name: "cutMix", callbacks: () => [cutMix()] },
+];
+
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const load = (): string => Deno.loadavg().map((v) => v.toFixed(2)).join(", ");
+
+async function bench(workload: string): Promise<Record<string, unknown>[]> {
+  const n = steps * BATCH;
+  const x = tf.randomUniform([n, 28, 28, 1], 0, 1, "float32", 1);
+  const y = tf.randomUniform([n], 0, 10, "int32", 2);
+  const once = async (v: Variant): Promise<{ ms: number; leaked: number }> => {
+    const model = workloads[workload]!();
+    const learn = learner({
+      model,
+      data: { train: batches(x, y, { batchSize: BATCH, shuffle: true }) },
+      loss: v.loss ?? crossEntropy,
+      optimizer: v.optimizer?.() ?? adam(),
+    });
+    const before = tf.memory().numTensors;
+    const t0 = performance.now();
+    await fit(learn, 1, { lr: 1e-3, callbacks: v.callbacks?.() ?? [] });
+    const ms = (performance.now() - t0) / steps;
+    disposeLearner(learn);
+    const leaked = tf.memory().numTensors - before;
+    model.dispose();
+    return { ms, leaked };
+  };
+  for (const v of VARIANTS) await once(v); // warm-up
+  const times = VARIANTS.map(() => [] as number[]);
+  const ratios = VARIANTS.map(() => [] as number[]);
+  let leaked = 0;
+  for (let r = 0; r < reps; r++) {
+    const round: number[] = [];
+    for (const v of VARIANTS) {
+      const t = await once(v);
+      round.push(t.ms);
+      leaked = Math.max(leaked, t.leaked);
+    }
+    round.forEach((ms, i) => (times[i]!.push(ms), ratios[i]!.push(ms / round[0]!)));
+  }
+  tf.dispose([x, y]);
+  if (leaked !== 0) throw new Error(`a fit left ${leaked} tensors behind`);
+  return VARIANTS.map((v, i) => ({
+    workload,
+    variant: v.name,
+    msPerStep: median(times[i]!),
+    ratio: median(ratios[i]!),
+  }));
+}
+
+console.log(
+  `backend ${info.name}, batch ${BATCH}, ${steps} steps a fit, ${reps} interleaved rounds; load ${load()}`,
+);
+const rows: Record<string, unknown>[] = [];
+for (const w of flags.workloads.split(",")) {
+  for (const row of await bench(w)) {
+    rows.push(row);
+    console.log(
+      `${w.padEnd(4)} ${String(row.variant).padEnd(28)} ${
+        (row.msPerStep as number).toFixed(1).padStart(8)
+      } ms/step  ${(row.ratio as number).toFixed(3)} x plain`,
+    );
+  }
+}
+console.log(`load after: ${load()}`);
+if (flags.json) {
+  await Deno.writeTextFile(flags.json, JSON.stringify({ info, load: load(), rows }, null, 2));
+}
