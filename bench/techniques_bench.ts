@@ -8,7 +8,8 @@
 // BatchNormalization layer (cnn), batch 64, Adam, one epoch of `--steps` batches per fit,
 // no validation. Variants: labelSmoothingCrossEntropy (the loss), ema, swa (averaging from
 // epoch 0, so one average per fit and, for the CNN, the BatchNorm pass at the end),
-// lookahead(adam), sam, cutMix.
+// lookahead(adam), sam, cutMix, and mixUp (fastai v1's, for reference: it mixes whole
+// batches as cutMix mixes boxes).
 //
 // Flags: --backend cpu|wasm|webgpu (default wasm), --reps N (default 5), --steps N
 // (default 20), --workloads mlp,cnn, --json PATH.
@@ -23,7 +24,7 @@ import {
   learner,
   useBackend,
 } from "../mod.ts";
-import { cutMix, ema, labelSmoothingCrossEntropy, sam, swa } from "../callbacks/mod.ts";
+import { cutMix, ema, labelSmoothingCrossEntropy, mixUp, sam, swa } from "../callbacks/mod.ts";
 import { adam, lookahead, type Optimizer } from "../optim/mod.ts";
 import type { LossFn } from "../core/mod.ts";
 
@@ -81,6 +82,7 @@ const VARIANTS: readonly Variant[] = [
   { name: "lookahead(adam)", optimizer: () => lookahead(adam()) },
   { name: "sam", callbacks: () => [sam()] },
   { name: "cutMix", callbacks: () => [cutMix()] },
+  { name: "mixUp (reference)", callbacks: () => [mixUp()] },
 ];
 
 const median = (xs: number[]): number => {
