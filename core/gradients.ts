@@ -37,7 +37,8 @@ export interface LossGradients {
 /**
  * The loss of a batch and its gradients with respect to the learner's trainable
  * variables, computed as a training step computes them (training-mode forward pass,
- * regularisation losses added). Synchronous; usable from any hook through `ctx.learner`.
+ * regularisation losses added). Synchronous; for a hook through `ctx.learner` (from
+ * onBackwardEnd on, once the batch's own gradient recording is closed) and for tests.
  * Every tensor it makes is freed except the loss and the gradients, which the caller owns
  * (a hook may hand the gradients to the loop as `{ grads }` in onBackwardEnd).
  *
