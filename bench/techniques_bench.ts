@@ -11,8 +11,14 @@
 // lookahead(adam), sam, cutMix, and mixUp (fastai v1's, for reference: it mixes whole
 // batches as cutMix mixes boxes).
 //
+// Part two (`--parts parts`) times each technique's own extra work per step in isolation,
+// on the MLP's shapes, interleaved with the plain counterpart over `--iters` iterations:
+// what is left of a "near zero" cost when a shared machine's noise hides it in a whole
+// step. Each timed operation ends with an awaited read, as a step would.
+//
 // Flags: --backend cpu|wasm|webgpu (default wasm), --reps N (default 5), --steps N
-// (default 20), --workloads mlp,cnn, --json PATH.
+// (default 20), --workloads mlp,cnn, --parts fits,parts (default both), --iters N
+// (default 50), --json PATH.
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import {
@@ -22,11 +28,12 @@ import {
   disposeLearner,
   fit,
   learner,
+  type TrainState,
   useBackend,
 } from "../mod.ts";
 import { cutMix, ema, labelSmoothingCrossEntropy, mixUp, sam, swa } from "../callbacks/mod.ts";
-import { adam, lookahead, type Optimizer } from "../optim/mod.ts";
-import type { LossFn } from "../core/mod.ts";
+import { adam, initOptimizer, lookahead, type Optimizer, optimizerStep } from "../optim/mod.ts";
+import { initialState, type LossFn } from "../core/mod.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -35,6 +42,8 @@ const { values: flags } = parseArgs({
     reps: { type: "string", default: "5" },
     steps: { type: "string", default: "20" },
     workloads: { type: "string", default: "mlp,cnn" },
+    parts: { type: "string", default: "fits,parts" },
+    iters: { type: "string", default: "50" },
     json: { type: "string" },
   },
 });
@@ -135,19 +144,133 @@ async function bench(workload: string): Promise<Record<string, unknown>[]> {
   }));
 }
 
+/** Median ms of `f` over `--iters` runs, interleaved with `g`: [f, g]. */
+async function pair(
+  f: () => Promise<void>,
+  g: () => Promise<void>,
+): Promise<[number, number]> {
+  const iters = Number(flags.iters);
+  const tf1: number[] = [];
+  const tg: number[] = [];
+  for (let i = 0; i < 5; i++) await f(), await g(); // warm-up
+  for (let i = 0; i < iters; i++) {
+    let t0 = performance.now();
+    await f();
+    tf1.push(performance.now() - t0);
+    t0 = performance.now();
+    await g();
+    tg.push(performance.now() - t0);
+  }
+  return [median(tf1), median(tg)];
+}
+
+/** Each technique's own work per step, against what it replaces or adds to. */
+async function parts(): Promise<Record<string, unknown>[]> {
+  const model = workloads.mlp!();
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const x = tf.randomUniform([BATCH, 28, 28, 1], 0, 1, "float32", 3);
+  const y = tf.randomUniform([BATCH], 0, 10, "int32", 4);
+  const logits = tf.randomNormal([BATCH, 10], 0, 1, "float32", 5);
+  const rows: Record<string, unknown>[] = [];
+  const row = (what: string, [ms, base]: [number, number], against: string) => {
+    rows.push({ part: what, ms, against, baseMs: base });
+    console.log(
+      `${what.padEnd(44)} ${ms.toFixed(3).padStart(8)} ms   (${against}: ${base.toFixed(3)} ms)`,
+    );
+  };
+  const lossAndGrad = (loss: LossFn) => async () => {
+    const g = tf.grad((l: tf.Tensor) => loss(l, y))(logits);
+    await g.data();
+    g.dispose();
+  };
+  row(
+    "labelSmoothingCrossEntropy loss + gradient",
+    await pair(lossAndGrad(labelSmoothingCrossEntropy()), lossAndGrad(crossEntropy)),
+    "crossEntropy",
+  );
+  // ema: one update of the average of every weight (its whole per-step work)
+  let avg: tf.Tensor[] = vars.map((v) => tf.clone(v));
+  const emaUpdate = async () => {
+    const next = tf.tidy(() =>
+      avg.map((a, i) => tf.add(tf.mul(a, 0.999), tf.mul(vars[i]!, 0.001)))
+    );
+    tf.dispose(avg);
+    avg = next;
+    await avg[avg.length - 1]!.data();
+  };
+  // swa: one update of the running average (once per epoch, not per step)
+  let n = 1;
+  const swaUpdate = async () => {
+    const next = tf.tidy(() => avg.map((a, i) => tf.add(a, tf.div(tf.sub(vars[i]!, a), ++n))));
+    tf.dispose(avg);
+    avg = next;
+    await avg[avg.length - 1]!.data();
+  };
+  // the optimizer steps they compare with
+  const params = vars.map((variable) => ({ variable, group: 0, decay: true }));
+  const grads = Object.fromEntries(vars.map((v) => [v.name, tf.randomNormal(v.shape, 0, 1e-3)]));
+  const hypers = [{ lr: 1e-4, mom: 0.9, sqrMom: 0.99, eps: 1e-7, wd: 0 }];
+  const stepper = (opt: Optimizer) => {
+    let state = initOptimizer(opt, params);
+    return async () => {
+      state = optimizerStep(opt, params, grads, state, hypers);
+      await vars[vars.length - 1]!.data();
+    };
+  };
+  const adamStep = stepper(adam());
+  row("ema update (every weight)", await pair(emaUpdate, adamStep), "an adam step");
+  row("swa average update (once per epoch)", await pair(swaUpdate, adamStep), "an adam step");
+  row(
+    "lookahead(adam, k 5) step (sync every 5th)",
+    await pair(stepper(lookahead(adam())), adamStep),
+    "an adam step",
+  );
+  // cutMix and mixUp: the hook's work on a batch of 64 images
+  const base = {
+    ...initialState({ nEpochs: 1, hypers, loss: crossEntropy }),
+    lastInput: x,
+    lastTarget: y,
+  };
+  const hook = (cb: Callback) => {
+    let iteration = 0;
+    return async () => {
+      const s: TrainState = { ...base, iteration: iteration++ };
+      const u = cb.onBatchBegin!(s, {}) as { lastInput: tf.Tensor; lastTarget: tf.Tensor };
+      await u.lastInput.data();
+      tf.dispose([u.lastInput, u.lastTarget]);
+    };
+  };
+  row(
+    "cutMix onBatchBegin (64 x 28 x 28 x 1)",
+    await pair(hook(cutMix()), hook(mixUp())),
+    "mixUp's",
+  );
+  tf.dispose([...avg, x, y, logits, ...Object.values(grads)]);
+  model.dispose();
+  return rows;
+}
+
 console.log(
   `backend ${info.name}, batch ${BATCH}, ${steps} steps a fit, ${reps} interleaved rounds; load ${load()}`,
 );
 const rows: Record<string, unknown>[] = [];
-for (const w of flags.workloads.split(",")) {
-  for (const row of await bench(w)) {
-    rows.push(row);
-    console.log(
-      `${w.padEnd(4)} ${String(row.variant).padEnd(28)} ${
-        (row.msPerStep as number).toFixed(1).padStart(8)
-      } ms/step  ${(row.ratio as number).toFixed(3)} x plain`,
-    );
+if (flags.parts.includes("fits")) {
+  for (const w of flags.workloads.split(",")) {
+    for (const row of await bench(w)) {
+      rows.push(row);
+      console.log(
+        `${w.padEnd(4)} ${String(row.variant).padEnd(28)} ${
+          (row.msPerStep as number).toFixed(1).padStart(8)
+        } ms/step  ${(row.ratio as number).toFixed(3)} x plain`,
+      );
+    }
   }
+}
+if (flags.parts.includes("parts")) {
+  console.log(
+    `each technique's own work, medians of ${flags.iters} interleaved runs; load ${load()}`,
+  );
+  rows.push(...await parts());
 }
 console.log(`load after: ${load()}`);
 if (flags.json) {
