@@ -57,7 +57,7 @@ function _mixedLoss(inner: LossFn, lambda: number): CutMixLoss {
  * @throws {RangeError} If `alpha` is not a positive number; during a fit, if the input is
  * not one tensor of rank 3 or more.
  *
- * @example Images of ones and of zeros: the pasted share is 1 - lambda
+ * @example A ones image keeps the share lambda of its pixels when its partner is a zeros image
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { cutMix } from "@fitloop/fitloop/callbacks";
@@ -65,11 +65,15 @@ function _mixedLoss(inner: LossFn, lambda: number): CutMixLoss {
  * import { assertAlmostEquals } from "@std/assert";
  * const x = tf.concat([tf.ones([1, 8, 8, 1]), tf.zeros([1, 8, 8, 1])]);
  * const y = tf.tensor1d([1, 0]);
- * const s = { ...initialState({ nEpochs: 1, hypers: [], loss: mse, seed: 3 }), lastInput: x, lastTarget: y };
- * const u = cutMix().onBatchBegin!(s, {}) as { lastInput: tf.Tensor; memory: { lambda: number } };
- * const sum = (await u.lastInput.sum().data())[0]!; // the ones image lost a box, the zeros gained one
- * assertAlmostEquals(sum, 64, 1e-6);
- * tf.dispose([x, y, u.lastInput]);
+ * const s = { ...initialState({ nEpochs: 1, hypers: [], loss: mse, seed: 2 }), lastInput: x, lastTarget: y };
+ * const u = cutMix().onBatchBegin!(s, {}) as {
+ *   lastInput: tf.Tensor; lastTarget: tf.Tensor; memory: { lambda: number };
+ * };
+ * const partnerOfOnes = (await u.lastTarget.data())[2]; // packed [y, y[perm]]: 0 with this seed
+ * const ones = tf.sum(tf.slice(u.lastInput, [0], [1]));
+ * const expected = partnerOfOnes === 0 ? 64 * u.memory.lambda : 64;
+ * assertAlmostEquals((await ones.data())[0]!, expected, 1e-6);
+ * tf.dispose([x, y, u.lastInput, u.lastTarget, ones]);
  * ```
  */
 export function cutMix(options: CutMixOptions = {}): Callback {
