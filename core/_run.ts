@@ -68,11 +68,22 @@ export interface RunStart {
 /**
  * Runs a whole fit: onTrainBegin, then per epoch onEpochBegin, the training batches,
  * validation (unless skipped or absent), onEpochEnd; onTrainEnd always runs last, with
- * `state.error` set when training failed. An error of onTrainEnd after a training error is
- * kept: both are thrown together as an AggregateError.
+ * `state.error` set when training failed. After a failure onTrainEnd gets the state the
+ * last completed event left (callbacks' memory as of that event, the batch's tensors
+ * cleared), so a callback holding tensors in memory can free them. An error of onTrainEnd
+ * after a training error is kept: both are thrown together as an AggregateError.
  */
-export async function runFit<B>(ops: LoopOps<B>, start: RunStart): Promise<TrainState> {
+export async function runFit<B>(loopOps: LoopOps<B>, start: RunStart): Promise<TrainState> {
   let s = start.state;
+  let reached = s; // the state the last completed event left
+  const ops: LoopOps<B> = {
+    ...loopOps,
+    event(st, e) {
+      const r = loopOps.event(st, e);
+      return isPromise(r) ? r.then((x) => (reached = x)) : (reached = r);
+    },
+    eventSync: (st, e) => (reached = loopOps.eventSync(st, e)),
+  };
   let failure: { error: unknown } | undefined;
   try {
     if (!start.resuming) s = await ops.event(s, "onTrainBegin");
@@ -89,6 +100,7 @@ export async function runFit<B>(ops: LoopOps<B>, start: RunStart): Promise<Train
     }
   } catch (error) {
     failure = { error };
+    s = { ...reached, ...NO_BATCH };
   } finally {
     ops.release();
   }
@@ -105,6 +117,14 @@ export async function runFit<B>(ops: LoopOps<B>, start: RunStart): Promise<Train
   if (failure) throw failure.error;
   return s;
 }
+
+const NO_BATCH = {
+  lastInput: undefined,
+  lastTarget: undefined,
+  lastOutput: undefined,
+  lastLoss: undefined,
+  grads: undefined,
+} as const;
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -30,6 +30,7 @@ export * from "./losses.ts";
 export * from "./metrics.ts";
 export * from "./recorder.ts";
 export * from "./fit.ts";
+export * from "./gradients.ts";
 export * from "./model_io.ts";
 export * from "./snapshot.ts";
 export * from "./dry_run.ts";
