@@ -4,6 +4,11 @@
  * small plug-in: a plain record of hook functions that read an immutable training state
  * and return an update, folded in by a pure reducer.
  *
+ * The root holds what a training script needs. Building blocks live on subpaths:
+ * `/core` (state, handler, events, dryRun, logs, model I/O — for callback authors and
+ * tests), `/callbacks` (the whole callback library, plots, trackers), `/schedules`,
+ * `/optim`, `/backend` and `/sweep`.
+ *
  * @example Train a tiny classifier with a callback that stops early
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
@@ -33,11 +38,21 @@
  *
  * @module
  */
-export type * from "./core/types.ts";
-export * from "./core/log.ts";
-export * from "./core/state.ts";
-export * from "./core/callback.ts";
-export * from "./core/handler.ts";
+// learner and loop
+export { disposeLearner, type Learner, learner, type LearnerOptions } from "./core/learner.ts";
+export type { LearnerCore } from "./core/learner_core.ts";
+export { fit, type FitOptions, type FitResult } from "./core/fit.ts";
+export type {
+  HandModel,
+  Input,
+  LayerGroups,
+  LayerSplit,
+  LossFn,
+  Metric,
+  Model,
+  Tensor,
+} from "./core/types.ts";
+// data, losses, metrics
 export {
   type Batch,
   type Batches,
@@ -48,44 +63,39 @@ export {
   type DataSource,
   type NumericArray,
 } from "./core/data.ts";
-export * from "./core/losses.ts";
-export * from "./core/metrics.ts";
+export { crossEntropy, mse } from "./core/losses.ts";
+export { accuracy, averageMetric, errorRate } from "./core/metrics.ts";
+// what a callback is, and what its hooks read and return
 export {
-  disposeLearner,
-  type HandModel,
-  type LayerGroups,
-  type LayerSplit,
-  type Learner,
-  learner,
-  type LearnerOptions,
-  type Model,
-} from "./core/learner.ts";
-export { fit, type FitOptions, type FitResult } from "./core/fit.ts";
-export * from "./backend/use_backend.ts";
-export * from "./sweep/search_space.ts";
-export * from "./sweep/journal.ts";
-export {
-  parseShard,
-  type Shard,
-  sweep,
-  type SweepOptions,
-  type SweepResult,
-  type TrialContext,
-  type TrialFunction,
-  type TrialModule,
-  type TrialResult,
-} from "./sweep/sweep.ts";
-export * from "./sweep/sweep_report.ts";
-export {
-  type Fork,
-  fork,
-  loadSnapshot,
-  snapshot,
-  SNAPSHOT_VERSION,
-  type SnapshotManifest,
-  type SnapshotOptions,
-} from "./core/snapshot.ts";
-export * from "./backend/wasm_kernels.ts";
-export * from "./schedules/mod.ts";
-export * from "./optim/mod.ts";
-export * from "./callbacks/mod.ts";
+  type Callback,
+  type EventName,
+  type FitContext,
+  type Hook,
+  memoryOf,
+  type StateUpdate,
+} from "./core/callback.ts";
+export type { TrainState } from "./core/state.ts";
+export type { Hypers } from "./optim/hypers.ts";
+export { type History, historyOf } from "./core/recorder.ts";
+// snapshots and forks
+export { type Fork, fork, loadSnapshot, snapshot, type SnapshotOptions } from "./core/snapshot.ts";
+// the callbacks a training script reaches for
+export { fitOneCycle, type FitOneCycleOptions, oneCycle } from "./callbacks/one_cycle.ts";
+export { lrFind, type LrFindOptions, type LrFindResult } from "./callbacks/lr_finder.ts";
+export { earlyStopping } from "./callbacks/early_stopping.ts";
+export { saveModel } from "./callbacks/save_model.ts";
+export { reduceLROnPlateau } from "./callbacks/reduce_lr_on_plateau.ts";
+export { terminateOnNaN } from "./callbacks/terminate_on_nan.ts";
+export { gradientClipping } from "./callbacks/gradient_clipping.ts";
+export { accumulateGradients } from "./callbacks/accumulate_gradients.ts";
+export { mixUp } from "./callbacks/mix_up.ts";
+export { csvLogger } from "./callbacks/csv_logger.ts";
+export { progressBar } from "./callbacks/progress_bar.ts";
+export { timeLimit } from "./callbacks/time_limit.ts";
+export { paramScheduler } from "./callbacks/param_scheduler.ts";
+export { snapshotEvery } from "./callbacks/snapshot_every.ts";
+export { plotLosses, plotLrFind, plotMetrics } from "./callbacks/plots.ts";
+// optimizers and the backend
+export { adam, sgd } from "./optim/mod.ts";
+export { lrRange } from "./optim/hypers.ts";
+export { type BackendInfo, useBackend } from "./backend/use_backend.ts";

@@ -3,7 +3,11 @@
 // when jsr.io answers, else the offline stand-in in tests/_assert through
 // tests/import_map.json. Ends with one line: "N passed, N failed".
 
-const ENTRY = ["mod.ts", "callbacks/mod.ts", "schedules/mod.ts", "optim/mod.ts"];
+// every export of deno.json: the root and each area's mod.ts
+const ENTRY: string[] = Object.values(
+  (JSON.parse(await Deno.readTextFile("deno.json")) as { exports: Record<string, string> }).exports,
+).map((p) => p.replace(/^\.\//, ""));
+const AREAS = ENTRY.filter((p) => p !== "mod.ts").map((p) => p.replace(/\/mod\.ts$/, "/"));
 const env = { NO_COLOR: "1" };
 
 async function run(args: string[], capture = false): Promise<{ ok: boolean; out: string }> {
@@ -73,11 +77,8 @@ for (
       "-A",
       "--doc",
       ...map,
-      ...ENTRY,
-      "callbacks/",
-      "schedules/",
-      "optim/",
-      "*.ts",
+      "mod.ts",
+      ...AREAS,
       "README.md",
     ]],
   ] as const

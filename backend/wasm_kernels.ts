@@ -277,7 +277,7 @@ function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): Info {
  *
  * @example
  * ```ts
- * import { WASM_TRAINING_KERNELS } from "@fitloop/fitloop";
+ * import { WASM_TRAINING_KERNELS } from "@fitloop/fitloop/backend";
  * import { assert } from "@std/assert";
  * assert(WASM_TRAINING_KERNELS.includes("Conv2DBackpropFilter"));
  * ```
@@ -305,7 +305,7 @@ const FUNCS: Record<string, tf.KernelFunc> = {
  *
  * @example
  * ```ts
- * import { registerWasmTrainingKernels } from "@fitloop/fitloop";
+ * import { registerWasmTrainingKernels } from "@fitloop/fitloop/backend";
  * import * as tf from "@tensorflow/tfjs";
  * import { assert } from "@std/assert";
  * registerWasmTrainingKernels();

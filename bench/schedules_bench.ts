@@ -1,14 +1,14 @@
 // `deno bench`: the cost of one schedule call (no allocation for scalar schedules).
-import { combineScheds, oneCycleScheds, schedCos, schedLin } from "../schedules/mod.ts";
+import { annealingCos, annealingLinear, combineScheds, oneCycleScheds } from "../schedules/mod.ts";
 
-const cos = schedCos(1, 0);
-const combined = combineScheds([0.3, 0.7], [schedLin(0, 1), schedCos(1, 0)]);
+const cos = annealingCos(1, 0);
+const combined = combineScheds([0.3, 0.7], [annealingLinear(0, 1), annealingCos(1, 0)]);
 const { lr, mom } = oneCycleScheds({ lrMax: 1e-2 });
 let pct = 0;
 const next = () => (pct = pct >= 0.999 ? 0 : pct + 0.001);
 let sink = 0;
 
-Deno.bench("schedCos(pct)", { group: "schedules", baseline: true }, () => {
+Deno.bench("annealingCos(pct)", { group: "schedules", baseline: true }, () => {
   sink += cos(next());
 });
 Deno.bench("combineScheds(2 pieces)(pct)", { group: "schedules" }, () => {

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import type { Scalar, Tensor } from "../core/types.ts";
-import { _memoryOf } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
 
 /** Options of {@linkcode accumulateGradients}. */
 export interface AccumulateGradientsOptions {
@@ -51,7 +51,7 @@ export function accumulateGradients(options: AccumulateGradientsOptions): Callba
     name,
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
     onBackwardBegin(s: TrainState): StateUpdate {
-      const m = _memoryOf(s, name, initial);
+      const m = memoryOf(s, name, initial);
       const b = size(s);
       return {
         lastLoss: tf.mul(s.lastLoss!, b) as Scalar,
@@ -59,14 +59,14 @@ export function accumulateGradients(options: AccumulateGradientsOptions): Callba
       };
     },
     onBackwardEnd(s: TrainState): StateUpdate {
-      const m = _memoryOf(s, name, initial);
+      const m = memoryOf(s, name, initial);
       if (m.batches < nStep) return { skipStep: true };
       const grads: Record<string, Tensor> = {};
       for (const [k, g] of Object.entries(s.grads ?? {})) grads[k] = tf.div(g, m.samples);
       return { grads, memory: initial };
     },
     onStepEnd(s: TrainState): StateUpdate | void {
-      if (_memoryOf(s, name, initial).batches > 0) return { skipZero: true };
+      if (memoryOf(s, name, initial).batches > 0) return { skipZero: true };
     },
   };
 }

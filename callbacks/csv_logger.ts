@@ -1,7 +1,7 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import { _columns } from "./_table.ts";
-import { _memoryOf } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
 
 /** Options of {@linkcode csvLogger}. */
 export interface CsvLoggerOptions {
@@ -62,10 +62,10 @@ export function csvLogger(options: CsvLoggerOptions): Callback {
       return { memory: { headerWritten, epochStart: now() } };
     },
     onEpochBegin: (s: TrainState): StateUpdate => ({
-      memory: { ..._memoryOf(s, name, initial), epochStart: now() },
+      memory: { ...memoryOf(s, name, initial), epochStart: now() },
     }),
     async onEpochEnd(s: TrainState): Promise<StateUpdate> {
-      const m = _memoryOf(s, name, initial);
+      const m = memoryOf(s, name, initial);
       const seconds = (now() - m.epochStart) / 1000;
       const values = [String(s.epoch), _csvNumber(s.smoothLoss), ...s.lastMetrics.map(_csvNumber)];
       let text = `${[...values, seconds.toFixed(3)].join(",")}\n`;

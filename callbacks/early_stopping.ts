@@ -2,7 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import type { Tensor } from "../core/types.ts";
-import { _improved, _memoryOf, _modeFor, _monitored, _worst, type Mode } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
+import { type Mode, type Tracked, tracker } from "./tracker.ts";
 import { _restoreWeights, _snapshotWeights } from "../core/_weights.ts";
 
 /** Options of {@linkcode earlyStopping}. */
@@ -21,14 +22,8 @@ export interface EarlyStoppingOptions {
   readonly name?: string;
 }
 
-/** The memory of {@linkcode earlyStopping}. */
-export interface EarlyStoppingMemory {
-  /** Best monitored value so far. */
-  readonly best: number;
-  /** Epoch of the best value (-1 before any). */
-  readonly bestEpoch: number;
-  /** Consecutive epochs without improvement. */
-  readonly wait: number;
+/** The memory of {@linkcode earlyStopping}: the tracker's record and more. */
+export interface EarlyStoppingMemory extends Tracked {
   /** Epoch at which it stopped training, or -1. */
   readonly stoppedEpoch: number;
   /** Copies of the best weights (with `restoreBest`), freed when training ends. */
@@ -48,7 +43,8 @@ export interface EarlyStoppingMemory {
  * @example Stops after two epochs without improvement (patience 1)
  * ```ts
  * import { earlyStopping } from "@fitloop/fitloop/callbacks";
- * import { initialState, type TrainState } from "@fitloop/fitloop";
+ * import { initialState } from "@fitloop/fitloop/core";
+ * import { type TrainState } from "@fitloop/fitloop";
  * import { assertEquals } from "@std/assert";
  * const cb = earlyStopping({ patience: 1 });
  * let s: TrainState = initialState({ nEpochs: 9, hypers: [], loss: () => { throw 0; } });
@@ -64,43 +60,35 @@ export interface EarlyStoppingMemory {
  */
 export function earlyStopping(options: EarlyStoppingOptions = {}): Callback {
   const name = options.name ?? "earlyStopping";
-  const monitor = options.monitor ?? "validLoss";
-  const mode = _modeFor(monitor, options.mode);
-  const minDelta = options.minDelta ?? 0;
   const patience = options.patience ?? 0;
-  if (!(patience >= 0) || !(minDelta >= 0)) {
+  if (!(patience >= 0)) {
     throw new RangeError(
-      `Cannot create earlyStopping as 'patience' and 'minDelta' must be >= 0: current values are ${patience} and ${minDelta}`,
+      `Cannot create earlyStopping as 'patience' must be >= 0: current value is ${patience}`,
     );
   }
-  const initial: EarlyStoppingMemory = {
-    best: _worst(mode),
-    bestEpoch: -1,
-    wait: 0,
-    stoppedEpoch: -1,
-  };
+  const track = tracker(options);
+  const initial: EarlyStoppingMemory = { ...track.initial, stoppedEpoch: -1 };
   return {
     name,
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
     onEpochEnd(s: TrainState, ctx): StateUpdate {
-      const m = _memoryOf(s, name, initial);
-      const value = _monitored(s, monitor, name);
-      if (_improved(value, m.best, mode, minDelta)) {
+      const m = memoryOf(s, name, initial);
+      const { tracked, improved } = track.step(s, m, name);
+      if (improved) {
         let weights = m.weights;
         if (options.restoreBest && ctx.learner) {
           if (weights) tf.dispose(weights.slice());
           weights = _snapshotWeights(ctx.learner.model);
         }
-        return { memory: { ...m, best: value, bestEpoch: s.epoch, wait: 0, weights } };
+        return { memory: { ...m, ...tracked, weights } };
       }
-      const wait = m.wait + 1;
-      if (wait > patience) {
-        return { memory: { ...m, wait, stoppedEpoch: s.epoch }, stopTraining: true };
+      if (tracked.wait > patience) {
+        return { memory: { ...m, ...tracked, stoppedEpoch: s.epoch }, stopTraining: true };
       }
-      return { memory: { ...m, wait } };
+      return { memory: { ...m, ...tracked } };
     },
     onTrainEnd(s: TrainState, ctx): StateUpdate | void {
-      const m = _memoryOf(s, name, initial);
+      const m = memoryOf(s, name, initial);
       if (!m.weights) return;
       if (ctx.learner) _restoreWeights(ctx.learner.model, m.weights);
       else tf.dispose(m.weights.slice());

@@ -1,40 +1,49 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import { setHyper } from "../optim/hypers.ts";
-import { type Annealer, annealingCos, annealingNo } from "../schedules/annealing.ts";
+import type { Annealer } from "../schedules/annealing.ts";
+import { stepper } from "../schedules/stepper.ts";
 import type { Hypers, TrainState } from "../core/state.ts";
 
-/** One phase of {@linkcode generalScheduler} (fastai v1's TrainingPhase). */
+/** One phase of {@linkcode generalScheduler} (fastai v1's `TrainingPhase`). */
 export interface TrainingPhase {
-  /** Length in training batches. */
+  /** Length in training batches (the steps of v1's `Scheduler`s); a positive integer. */
   readonly length: number;
   /** Per hyper-parameter: a constant, or `[start, end]` annealed over the phase. */
   readonly hypers: Readonly<Record<string, number | readonly [number, number]>>;
-  /** How to anneal `[start, end]` values: one annealer, or one per key. @default {annealingCos} */
+  /**
+   * How to anneal `[start, end]` values: one annealer, or one per key; constants stay
+   * constant. @default {annealingLinear (v1's `Scheduler` default for a pair)}
+   */
   readonly anneal?: Annealer | Readonly<Record<string, Annealer>>;
 }
 
 /**
- * fastai v1's GeneralScheduler: consecutive phases of given lengths (in batches), each
- * setting hyper-parameters with its own annealer; when the last phase ends, training
- * stops. Within a phase of length `L`, batch `j` sits at `pct = j / L`.
+ * fastai v1's `GeneralScheduler` (`fastai/callbacks/general_sched.py`), step for step:
+ * onTrainBegin sets the first phase's start values; each training batch's onBatchEnd steps
+ * the current phase's schedulers (v1's `Scheduler`: after `k` of `length` steps,
+ * `anneal(start, end)(k / length)`) and moves to the next phase once the current one is
+ * done; the batch end after the last phase is done stops training. So `1 + Σ length`
+ * training batches run, and a phase that starts where the previous did not end is first
+ * seen at its second value: the batch after a phase ends runs at that phase's end value.
+ * Hyper-parameters are set in every layer group.
  *
  * @param phases The phases, in order.
  * @param options Its name.
  * @returns The callback.
  * @throws {RangeError} If there is no phase or a length is not a positive integer.
  *
- * @example Warm up for 2 batches, then decay linearly for 4
+ * @example Warm up over 2 batches, then decay over 4: 1 + 2 + 4 batches run
  * ```ts
- * import { dryRun, generalScheduler } from "@fitloop/fitloop/callbacks";
- * import { annealingLinear } from "@fitloop/fitloop";
+ * import { dryRun } from "@fitloop/fitloop/core";
+ * import { generalScheduler } from "@fitloop/fitloop/callbacks";
  * import { assertEquals } from "@std/assert";
  * const cb = generalScheduler([
- *   { length: 2, hypers: { lr: [0, 1] }, anneal: annealingLinear },
- *   { length: 4, hypers: { lr: [1, 0] }, anneal: annealingLinear },
+ *   { length: 2, hypers: { lr: [0, 1] } },
+ *   { length: 4, hypers: { lr: [1, 0] } },
  * ]);
  * const run = await dryRun([cb], { epochs: 3, batchesPerEpoch: 4 });
- * assertEquals(run.history.lrs, [0, 0.5, 1, 0.75, 0.5, 0.25]);
- * assertEquals(run.stoppedAt, { epoch: 1, iteration: 6 });
+ * assertEquals(run.history.lrs, [0, 0.5, 1, 0.75, 0.5, 0.25, 0]);
+ * assertEquals(run.stoppedAt, { epoch: 1, iteration: 7 });
  * ```
  */
 export function generalScheduler(
@@ -47,42 +56,44 @@ export function generalScheduler(
       `Cannot create ${name} as 'phases' must not be empty: current length is 0`,
     );
   }
-  const starts: number[] = [];
+  // ends[p]: steps done when phase p is done
+  const ends: number[] = [];
   let total = 0;
-  phases.forEach((p, i) => {
+  const steppers = phases.map((p, i) => {
     if (!(Number.isInteger(p.length) && p.length >= 1)) {
       throw new RangeError(
         `Cannot create ${name} as 'phases[${i}].length' must be a positive integer: current value is ${p.length}`,
       );
     }
-    starts.push(total);
     total += p.length;
+    ends.push(total);
+    return Object.entries(p.hypers).map(([key, value]) => {
+      const anneal = typeof p.anneal === "function" ? p.anneal : p.anneal?.[key];
+      const at = typeof value === "number"
+        ? stepper(value, p.length) // a constant (v1: annealing_no)
+        : stepper([value[0], value[1]], p.length, anneal); // linear unless told
+      return [key, at] as const;
+    });
   });
   const keys = [...new Set(phases.flatMap((p) => Object.keys(p.hypers)))];
-  const annealerFor = (p: TrainingPhase, key: string, pair: boolean): Annealer => {
-    if (!pair) return annealingNo;
-    if (typeof p.anneal === "function") return p.anneal;
-    return p.anneal?.[key] ?? annealingCos;
+  // the values after `k` steps: phase 0's start values before any step
+  const after = (hypers: readonly Hypers[], k: number): readonly Hypers[] => {
+    let p = 0;
+    while (p < phases.length && k > ends[p]!) p++;
+    if (p === phases.length) return hypers;
+    const local = k - (p === 0 ? 0 : ends[p - 1]!);
+    for (const [key, at] of steppers[p]!) hypers = setHyper(hypers, key, at(local));
+    return hypers;
   };
   return {
     name,
-    setsHypers: { onBatchBegin: keys },
-    onBatchBegin(s: TrainState): StateUpdate | void {
-      if (!s.train || s.iteration >= total) return;
-      let i = 0;
-      while (i + 1 < phases.length && s.iteration >= starts[i + 1]!) i++;
-      const phase = phases[i]!;
-      const pct = (s.iteration - starts[i]!) / phase.length;
-      let hypers: readonly Hypers[] = s.hypers;
-      for (const [key, value] of Object.entries(phase.hypers)) {
-        const pair = typeof value !== "number";
-        const [start, end] = pair ? value : [value, value];
-        hypers = setHyper(hypers, key, annealerFor(phase, key, pair)(start, end, pct));
-      }
-      return { hypers };
-    },
+    setsHypers: { onTrainBegin: Object.keys(phases[0]!.hypers), onBatchEnd: keys },
+    onTrainBegin: (s: TrainState): StateUpdate => ({ hypers: after(s.hypers, 0) }),
     onBatchEnd(s: TrainState): StateUpdate | void {
-      if (s.train && s.iteration + 1 >= total) return { stopEpoch: true, stopTraining: true };
+      if (!s.train) return;
+      // s.iteration steps were done before this batch end: all phases done, stop (v1)
+      if (s.iteration >= total) return { stopEpoch: true, stopTraining: true };
+      return { hypers: after(s.hypers, s.iteration + 1) };
     },
   };
 }

@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Callback, StateUpdate } from "../core/callback.ts";
-import { _sourceLength } from "../core/data.ts";
+import { sourceLength } from "../core/_epoch.ts";
 import { fit, type FitOptions } from "../core/fit.ts";
 import type { Learner } from "../core/learner.ts";
 import { appendLog, emptyLog, type Log, logToArray } from "../core/log.ts";
 import type { Tensor } from "../core/types.ts";
 import type { TrainState } from "../core/state.ts";
-import { _memoryOf } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
 import { _restoreWeights, _snapshotWeights } from "../core/_weights.ts";
 
 /** Options of {@linkcode lrFinder}. */
@@ -46,7 +46,8 @@ export interface LrFinderMemory {
  *
  * @example The lr grows exponentially for numIt batches
  * ```ts
- * import { dryRun, lrFinder } from "@fitloop/fitloop/callbacks";
+ * import { dryRun } from "@fitloop/fitloop/core";
+ * import { lrFinder } from "@fitloop/fitloop/callbacks";
  * import { assertAlmostEquals, assertEquals } from "@std/assert";
  * const run = await dryRun([lrFinder({ startLr: 1e-4, endLr: 1, numIt: 4 })], {
  *   epochs: 1,
@@ -90,12 +91,12 @@ export function lrFinder(options: LrFinderOptions = {}): Callback {
     onBatchBegin(s: TrainState): StateUpdate | void {
       if (!s.train) return;
       const lr = startLr * ratio ** (s.iteration / numIt);
-      const ratios = _memoryOf(s, name, initial).ratios;
+      const ratios = memoryOf(s, name, initial).ratios;
       return { hypers: s.hypers.map((h, i) => ({ ...h, lr: lr * (ratios[i] ?? 1) })) };
     },
     onBatchEnd(s: TrainState): StateUpdate | void {
       if (!s.train) return;
-      const m = _memoryOf(s, name, initial);
+      const m = memoryOf(s, name, initial);
       const loss = s.smoothLoss;
       const best = s.iteration === 0 || loss < m.best ? loss : m.best;
       const memory: LrFinderMemory = {
@@ -268,7 +269,7 @@ export async function lrFind(learn: Learner, options: LrFindOptions = {}): Promi
     ...(endLr === undefined ? {} : { endLr }),
     ...(stopDiv === undefined ? {} : { stopDiv }),
   });
-  const perEpoch = _sourceLength(learn.data.train);
+  const perEpoch = sourceLength(learn.data.train);
   const epochs = perEpoch ? Math.ceil(numIt / perEpoch) : numIt;
   const weights = _snapshotWeights(learn.model);
   const optBefore = learn.optState;
@@ -297,7 +298,7 @@ export async function lrFind(learn: Learner, options: LrFindOptions = {}): Promi
     tf.dispose(slots);
     learn.optState = optBefore;
   }
-  const m = _memoryOf(state, "lrFinder", { lrs: emptyLog<number>(), losses: emptyLog<number>() });
+  const m = memoryOf(state, "lrFinder", { lrs: emptyLog<number>(), losses: emptyLog<number>() });
   const lrs = logToArray(m.lrs);
   const losses = logToArray(m.losses);
   return { lrs, losses, suggestions: lrSuggestions(lrs, losses) };

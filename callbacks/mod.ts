@@ -1,10 +1,14 @@
 /**
  * The callback library: every technique is one small callback record in its own file,
- * readable alone. Each keeps its memory in the training state under its name.
+ * readable alone. Each keeps its memory in the training state under its name. Also the
+ * functions built on the loop (`lrFind`, `fitOneCycle`), plots and the shared tracker.
+ *
+ * May import `core/`, `optim/`, `schedules/` and `backend/`; never `sweep/`.
  *
  * @example One-cycle training with early stopping, dry-run without a model
  * ```ts
- * import { dryRun, earlyStopping, oneCycle } from "@fitloop/fitloop/callbacks";
+ * import { earlyStopping, oneCycle } from "@fitloop/fitloop/callbacks";
+ * import { dryRun } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const run = await dryRun([oneCycle({ lrMax: 1e-2 }), earlyStopping({ patience: 0 })], {
  *   epochs: 5,
@@ -16,26 +20,25 @@
  *
  * @module
  */
-export * from "../core/recorder.ts";
-export * from "./plots.ts";
 export * from "./one_cycle.ts";
 export * from "./param_scheduler.ts";
 export * from "./general_scheduler.ts";
 export * from "./lr_finder.ts";
+export * from "./tracker.ts";
 export * from "./early_stopping.ts";
 export * from "./save_model.ts";
-export * from "../core/model_io.ts";
 export * from "./reduce_lr_on_plateau.ts";
 export * from "./terminate_on_nan.ts";
 export * from "./gradient_clipping.ts";
+export * from "./accumulate_gradients.ts";
+export * from "./mix_up.ts";
+export * from "./label_smoothing.ts";
+export * from "./ema.ts";
+export * from "./swa.ts";
+export * from "./sam.ts";
+export * from "./cut_mix.ts";
 export * from "./csv_logger.ts";
 export * from "./progress_bar.ts";
-export * from "./mix_up.ts";
-export * from "./accumulate_gradients.ts";
 export * from "./time_limit.ts";
-export * from "../core/dry_run.ts";
 export * from "./snapshot_every.ts";
-export { type MedianPruner, medianPruner, type MedianPrunerOptions } from "../sweep/median_pruner.ts";
-export { type AshaPruner, ashaPruner, type AshaPrunerOptions } from "../sweep/asha_pruner.ts";
-export * from "../sweep/pruner_callback.ts";
-export type { Mode } from "./_tracker.ts";
+export * from "./plots.ts";

@@ -1,6 +1,6 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import { setHyper } from "../optim/hypers.ts";
-import type { Schedule } from "../schedules/sched.ts";
+import type { Schedule } from "../schedules/schedule.ts";
 import type { Hypers, TrainState } from "../core/state.ts";
 import { _pct, _totalBatches } from "./_progress.ts";
 
@@ -27,9 +27,10 @@ export interface ParamSchedulerOptions {
  * @example Linear warm-up of lr and a constant wd
  * ```ts
  * import { paramScheduler } from "@fitloop/fitloop/callbacks";
- * import { initialState, schedLin, schedNo } from "@fitloop/fitloop";
+ * import { initialState } from "@fitloop/fitloop/core";
+ * import { annealingLinear, annealingNo } from "@fitloop/fitloop/schedules";
  * import { assertAlmostEquals } from "@std/assert";
- * const cb = paramScheduler({ lr: schedLin(0, 1), wd: schedNo(0.1) });
+ * const cb = paramScheduler({ lr: annealingLinear(0, 1), wd: annealingNo(0.1) });
  * const h = { lr: 9, mom: 0, sqrMom: 0, eps: 0, wd: 0 };
  * const s = { ...initialState({ nEpochs: 2, nBatches: 5, hypers: [h], loss: () => { throw 0; } }), iteration: 4 };
  * const u = cb.onBatchBegin!(s, {}) as { hypers: typeof s.hypers };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Schedule } from "../schedules/sched.ts";
+import type { Schedule } from "../schedules/schedule.ts";
 import { simulate } from "../schedules/simulate.ts";
 import { _figure, type _Marker, type _Panel, type SvgPlot } from "./_svg.ts";
 import type { LrFindResult } from "./lr_finder.ts";
@@ -187,9 +187,9 @@ export function plotLrFind(found: LrFindResult, options: PlotLrFindOptions = {})
  * @example
  * ```ts
  * import { plotSchedule } from "@fitloop/fitloop/callbacks";
- * import { schedCos } from "@fitloop/fitloop";
+ * import { annealingCos } from "@fitloop/fitloop/schedules";
  * import { assertStringIncludes } from "@std/assert";
- * assertStringIncludes(plotSchedule(schedCos(1, 0), 50).svg, "<path");
+ * assertStringIncludes(plotSchedule(annealingCos(1, 0), 50).svg, "<path");
  * ```
  */
 export function plotSchedule(schedule: Schedule, n: number): SvgPlot {

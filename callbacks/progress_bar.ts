@@ -1,7 +1,7 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import { _clock, _columns, _fmt, _row } from "./_table.ts";
-import { _memoryOf } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
 
 /** Where the progress bar writes text. */
 export interface ProgressStream {
@@ -79,7 +79,8 @@ let _displays = 0;
  *
  * @example Plain lines when not on a terminal
  * ```ts
- * import { dryRun, progressBar } from "@fitloop/fitloop/callbacks";
+ * import { dryRun } from "@fitloop/fitloop/core";
+ * import { progressBar } from "@fitloop/fitloop/callbacks";
  * import { assertEquals } from "@std/assert";
  * let out = "";
  * const stream = { write: (t: string) => void (out += t), isTerminal: () => false };
@@ -119,11 +120,11 @@ export function progressBar(options: ProgressBarOptions = {}): Callback {
       return { memory: { ...initial, start: t, epochStart: t } };
     },
     onEpochBegin: (s: TrainState): StateUpdate => ({
-      memory: { ..._memoryOf(s, name, initial), epochStart: now() },
+      memory: { ...memoryOf(s, name, initial), epochStart: now() },
     }),
     onBatchEnd(s: TrainState): StateUpdate | void {
       if (!s.train || (!live() && !display)) return;
-      const m = _memoryOf(s, name, initial);
+      const m = memoryOf(s, name, initial);
       const t = now();
       if (t - m.lastDraw < refreshMs) return;
       const done = s.numBatch + 1;
@@ -145,7 +146,7 @@ export function progressBar(options: ProgressBarOptions = {}): Callback {
       return { memory: { ...m, lastDraw: t } };
     },
     onEpochEnd(s: TrainState): StateUpdate {
-      const m = _memoryOf(s, name, initial);
+      const m = memoryOf(s, name, initial);
       const seconds = (now() - m.epochStart) / 1000;
       const row = [..._row(s).map((v, i) => (i === 0 ? String(v) : _fmt(v))), _clock(seconds)];
       const rows = [...m.rows, row];

@@ -1,6 +1,7 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
-import { _improved, _memoryOf, _modeFor, _monitored, _worst, type Mode } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
+import { type Mode, type Tracked, tracker } from "./tracker.ts";
 import { loadWeightsInto, saveModelTo } from "../core/model_io.ts";
 
 /** Options of {@linkcode saveModel}. */
@@ -21,13 +22,8 @@ export interface SaveModelOptions {
   readonly name?: string;
 }
 
-/** The memory of {@linkcode saveModel}. */
-export interface SaveModelMemory {
-  /** Best monitored value so far. */
-  readonly best: number;
-  /** Epoch of the saved best, or -1. */
-  readonly bestEpoch: number;
-}
+/** The memory of {@linkcode saveModel}: the tracker's record (`bestEpoch`: the saved one). */
+export type SaveModelMemory = Tracked;
 
 /**
  * Saves the model during training (fastai's SaveModelCallback) with
@@ -47,9 +43,8 @@ export interface SaveModelMemory {
 export function saveModel(options: SaveModelOptions): Callback {
   const { dir, every = "improvement" } = options;
   const name = options.name ?? "saveModel";
-  const monitor = options.monitor ?? "validLoss";
-  const mode = _modeFor(monitor, options.mode);
-  const initial: SaveModelMemory = { best: _worst(mode), bestEpoch: -1 };
+  const track = tracker({ ...options, minDelta: 0 });
+  const initial: SaveModelMemory = track.initial;
   return {
     name,
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
@@ -59,16 +54,14 @@ export function saveModel(options: SaveModelOptions): Callback {
         if (model) await saveModelTo(model, `${dir}/epoch_${s.epoch}`);
         return;
       }
-      const m = _memoryOf(s, name, initial);
-      const value = _monitored(s, monitor, name);
-      if (!_improved(value, m.best, mode, 0)) return;
-      if (model) await saveModelTo(model, dir);
-      return { memory: { best: value, bestEpoch: s.epoch } };
+      const { tracked, improved } = track.step(s, memoryOf(s, name, initial), name);
+      if (improved && model) await saveModelTo(model, dir);
+      return { memory: tracked };
     },
     async onTrainEnd(s: TrainState, ctx): Promise<void> {
       const model = ctx.learner?.model;
       if (every !== "improvement" || !model) return;
-      if (_memoryOf(s, name, initial).bestEpoch < 0) return;
+      if (memoryOf(s, name, initial).bestEpoch < 0) return;
       await loadWeightsInto(model, dir);
     },
   };

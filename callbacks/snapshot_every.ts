@@ -1,7 +1,7 @@
 import type { Callback, FitContext, StateUpdate } from "../core/callback.ts";
 import { snapshot } from "../core/snapshot.ts";
 import type { TrainState } from "../core/state.ts";
-import { _memoryOf } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
 
 /** Options of {@linkcode snapshotEvery}: one of `batches`, `epochs`, `seconds`, and `dir`. */
 export interface SnapshotEveryOptions {
@@ -58,13 +58,13 @@ export function snapshotEvery(options: SnapshotEveryOptions): Callback {
   const now = options.now ?? (() => performance.now());
   const initial: SnapshotEveryMemory = { lastIteration: -1, written: 0, lastTime: -Infinity };
   /** The memory; a clock time from another process (a resumed run) counts as now. */
-  const memoryOf = (s: TrainState): SnapshotEveryMemory => {
-    const m = _memoryOf(s, name, initial);
+  const memOf = (s: TrainState): SnapshotEveryMemory => {
+    const m = memoryOf(s, name, initial);
     const t = now();
     return m.lastTime > -Infinity && m.lastTime <= t ? m : { ...m, lastTime: t };
   };
   const write = async (s: TrainState, ctx: FitContext, inBatch: boolean): Promise<StateUpdate> => {
-    const m = memoryOf(s);
+    const m = memOf(s);
     const memory: SnapshotEveryMemory = {
       lastIteration: s.iteration + (inBatch ? 1 : 0),
       written: m.written + 1,
@@ -88,7 +88,7 @@ export function snapshotEvery(options: SnapshotEveryOptions): Callback {
       if (!s.train || options.epochs !== undefined) return;
       const due = options.batches !== undefined
         ? (s.iteration + 1) % options.batches === 0
-        : now() - memoryOf(s).lastTime >= options.seconds! * 1000;
+        : now() - memOf(s).lastTime >= options.seconds! * 1000;
       if (due) return await write(s, ctx, true);
     },
     async onEpochEnd(s, ctx): Promise<StateUpdate | void> {

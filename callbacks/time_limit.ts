@@ -1,6 +1,6 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
-import { _memoryOf } from "./_tracker.ts";
+import { memoryOf } from "../core/callback.ts";
 
 /** Options of {@linkcode timeLimit}. */
 export interface TimeLimitOptions {
@@ -21,7 +21,7 @@ export interface TimeLimitOptions {
  * @example
  * ```ts
  * import { timeLimit } from "@fitloop/fitloop/callbacks";
- * import { initialState } from "@fitloop/fitloop";
+ * import { initialState } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * let t = 0;
  * const cb = timeLimit({ seconds: 1, now: () => t });
@@ -44,7 +44,7 @@ export function timeLimit(options: TimeLimitOptions): Callback {
     name: "timeLimit",
     onTrainBegin: (): StateUpdate => ({ memory: { start: now() } }),
     onBatchEnd(s: TrainState): StateUpdate | void {
-      const { start } = _memoryOf(s, "timeLimit", { start: now() });
+      const { start } = memoryOf(s, "timeLimit", { start: now() });
       if (s.train && now() - start >= seconds * 1000) return { stopTraining: true };
     },
   };

@@ -2,7 +2,7 @@
 // functions of their seeds, so a shuffle can be replayed exactly.
 
 /** Mixes two 32-bit integers into one seed. */
-export function _mixSeed(a: number, b: number): number {
+export function mixSeed(a: number, b: number): number {
   let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x7f4a7c15, 0xc2b2ae35);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -11,7 +11,7 @@ export function _mixSeed(a: number, b: number): number {
 }
 
 /** A generator of floats in [0, 1) from a 32-bit seed. */
-export function _mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -23,10 +23,10 @@ export function _mulberry32(seed: number): () => number {
 }
 
 /** The permutation of 0..n-1 for (seed, epoch): Fisher-Yates over mulberry32. */
-export function _permutation(n: number, seed: number, epoch: number): Int32Array {
+export function permutation(n: number, seed: number, epoch: number): Int32Array {
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const rand = _mulberry32(_mixSeed(seed, epoch));
+  const rand = mulberry32(mixSeed(seed, epoch));
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     const t = order[i]!;
@@ -37,23 +37,23 @@ export function _permutation(n: number, seed: number, epoch: number): Int32Array
 }
 
 /** A standard normal sample (Box-Muller) from a uniform generator. */
-export function _normal(rand: () => number): number {
+export function normal(rand: () => number): number {
   let u = 0;
   while (u === 0) u = rand();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
 }
 
 /** A Gamma(a, 1) sample (Marsaglia-Tsang; boosted for a < 1). */
-export function _gamma(rand: () => number, a: number): number {
+export function gamma(rand: () => number, a: number): number {
   if (a < 1) {
     let u = 0;
     while (u === 0) u = rand();
-    return _gamma(rand, a + 1) * u ** (1 / a);
+    return gamma(rand, a + 1) * u ** (1 / a);
   }
   const d = a - 1 / 3;
   const c = 1 / Math.sqrt(9 * d);
   for (;;) {
-    const x = _normal(rand);
+    const x = normal(rand);
     const v = (1 + c * x) ** 3;
     if (v <= 0) continue;
     const u = rand();
@@ -63,8 +63,8 @@ export function _gamma(rand: () => number, a: number): number {
 }
 
 /** A Beta(a, b) sample. */
-export function _beta(rand: () => number, a: number, b: number): number {
-  const x = _gamma(rand, a);
-  const y = _gamma(rand, b);
+export function beta(rand: () => number, a: number, b: number): number {
+  const x = gamma(rand, a);
+  const y = gamma(rand, b);
   return x / (x + y);
 }

@@ -1,7 +1,7 @@
 // Copies of a model's weights (trainable and not: batch-norm statistics too), for
 // callbacks that put weights back (earlyStopping's restoreBest, lrFind).
 import * as tf from "@tensorflow/tfjs";
-import type { Model } from "./learner.ts";
+import type { Model } from "./types.ts";
 import type { Tensor, Variable } from "./types.ts";
 
 /** Every weight variable of a model, in a stable order. */

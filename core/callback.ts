@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { Learner } from "./learner.ts";
-import type { Hypers, TrainState } from "./state.ts";
+import type { LearnerCore } from "./learner_core.ts";
+import type { Hypers } from "../optim/hypers.ts";
+import type { TrainState } from "./state.ts";
 import type { Grads, Input, LossFn, Tensor } from "./types.ts";
 
 /** The events of a fit, in the order they fire (see the README for the full sequence). */
@@ -27,7 +28,7 @@ export type EventName =
  *
  * @example
  * ```ts
- * import { EVENTS } from "@fitloop/fitloop";
+ * import { EVENTS } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * assertEquals([EVENTS[0], EVENTS.at(-1)], ["onTrainBegin", "onTrainEnd"]);
  * ```
@@ -102,8 +103,11 @@ export type Hook = (state: TrainState, ctx: FitContext) => HookResult;
  * that must touch the model itself (saving weights, say). Pure callbacks ignore it.
  */
 export interface FitContext {
-  /** The learner being trained (absent when a handler runs without a model, as in tests). */
-  readonly learner?: Learner;
+  /**
+   * The learner being trained (absent when a handler runs without a model, as in a dry
+   * run or a test).
+   */
+  readonly learner?: LearnerCore;
 }
 
 /**
@@ -157,7 +161,7 @@ const ANY: readonly UpdateKey[] = ["hypers", "memory", "skipValidate"];
  *
  * @example
  * ```ts
- * import { SETTABLE } from "@fitloop/fitloop";
+ * import { SETTABLE } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * assertEquals(SETTABLE.onBackwardEnd.has("grads"), true);
  * assertEquals(SETTABLE.onEpochEnd.has("stopEpoch"), false);
@@ -175,3 +179,30 @@ export const SETTABLE: Readonly<Record<EventName, ReadonlySet<UpdateKey>>> = Obj
   onEpochEnd: new Set<UpdateKey>([...ANY, "stopTraining", "lastMetrics", "metricNames"]),
   onTrainEnd: new Set<UpdateKey>([...ANY, "loss"]),
 });
+
+/**
+ * A callback's memory (`state.memory[name]`), or `initial` before the callback first wrote
+ * it: the typed way for a hook to read what it returned earlier as `{ memory }`.
+ *
+ * @param state The state a hook received.
+ * @param name The callback's name.
+ * @param initial What to return before the first write.
+ * @returns The memory.
+ *
+ * @example A counter kept in memory
+ * ```ts
+ * import { type Callback, memoryOf } from "@fitloop/fitloop";
+ * import { dryRun } from "@fitloop/fitloop/core";
+ * import { assertEquals } from "@std/assert";
+ * const counter: Callback = {
+ *   name: "counter",
+ *   onBatchEnd: (s) => s.train ? { memory: memoryOf(s, "counter", 0) + 1 } : undefined,
+ * };
+ * const run = await dryRun([counter], { epochs: 2, batchesPerEpoch: 3 });
+ * assertEquals(run.state.memory.counter, 6);
+ * ```
+ */
+export function memoryOf<T>(state: TrainState, name: string, initial: T): T {
+  const value = state.memory[name] as T | undefined;
+  return value === undefined ? initial : value;
+}

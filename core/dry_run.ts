@@ -1,15 +1,15 @@
-import type { Callback, EventName } from "./callback.ts";
-import { handle, prepareCallbacks } from "./handler.ts";
-import {
-  beginEpoch,
-  endBatch,
-  endEpochBatches,
-  type Hypers,
-  initialState,
-  recordLoss,
-  type TrainState,
-} from "./state.ts";
+/**
+ * dryRun: callbacks over synthetic loss and metric streams, with no model and no tensors,
+ * through the same event order as `fit` (core/_run.ts).
+ *
+ * @module
+ */
+import type { Callback, FitContext } from "./callback.ts";
+import { handle, handleSync, prepareCallbacks } from "./handler.ts";
+import type { Hypers } from "../optim/hypers.ts";
+import { beginBatch, initialState, recordLoss, type TrainState } from "./state.ts";
 import { type History, historyOf, recorder } from "./recorder.ts";
+import { type LoopOps, runFit } from "./_run.ts";
 
 /** A value per index: an array, or a function of the index. */
 export type Series = readonly number[] | ((index: number) => number);
@@ -26,6 +26,8 @@ export interface DryRunOptions {
   readonly validLosses?: Series;
   /** Metrics of each epoch, by name. @default {{}} */
   readonly metrics?: Readonly<Record<string, Series>>;
+  /** Validation batches per epoch (their onBatchBegin/onLossBegin/onBatchEnd fire). @default {1} */
+  readonly validBatchesPerEpoch?: number;
   /** Starting hyper-parameters, one record per layer group. @default {Adam's defaults, lr 1e-3} */
   readonly hypers?: readonly Hypers[];
 }
@@ -42,16 +44,11 @@ export interface DryRunResult {
   readonly stoppedAt: { readonly epoch: number; readonly iteration: number } | undefined;
 }
 
-function _at(series: Series | undefined, i: number, fallback: number): number {
-  if (series === undefined) return fallback;
-  return typeof series === "function" ? series(i) : (series[i] ?? NaN);
-}
-
 /**
  * Runs callbacks over a synthetic loss and metric stream, with no model and no tensors:
  * the hyper-parameter trace they would produce and the epoch at which they would stop.
- * Every event fires in the order `fit` fires it (validation batches excepted); tensor
- * fields are undefined, so callbacks that need tensors (mixUp, clipping) do not belong here.
+ * Every event fires in the order `fit` fires it (the same code runs both), validation
+ * batches included; tensor fields are undefined, so callbacks that need tensors (mixUp, clipping) do not belong here.
  *
  * @param callbacks The callbacks (the recorder is added, as in `fit`).
  * @param options Epochs, batches, and the loss and metric streams.
@@ -60,7 +57,8 @@ function _at(series: Series | undefined, i: number, fallback: number): number {
  *
  * @example Where would early stopping stop?
  * ```ts
- * import { dryRun, earlyStopping } from "@fitloop/fitloop/callbacks";
+ * import { dryRun } from "@fitloop/fitloop/core";
+ * import { earlyStopping } from "@fitloop/fitloop/callbacks";
  * import { assertEquals } from "@std/assert";
  * const run = await dryRun([earlyStopping({ patience: 1 })], {
  *   epochs: 10,
@@ -74,22 +72,24 @@ export async function dryRun(
   callbacks: readonly Callback[],
   options: DryRunOptions,
 ): Promise<DryRunResult> {
-  const { epochs, batchesPerEpoch } = options;
-  for (const [name, v] of [["epochs", epochs], ["batchesPerEpoch", batchesPerEpoch]] as const) {
-    if (!(Number.isInteger(v) && v >= 1)) {
+  const { epochs, batchesPerEpoch, validBatchesPerEpoch = 1 } = options;
+  for (
+    const [name, v, min] of [
+      ["epochs", epochs, 1],
+      ["batchesPerEpoch", batchesPerEpoch, 1],
+      ["validBatchesPerEpoch", validBatchesPerEpoch, 0],
+    ] as const
+  ) {
+    if (!(Number.isInteger(v) && v >= min)) {
       throw new RangeError(
-        `Cannot dryRun as '${name}' must be a positive integer: current value is ${v}`,
+        `Cannot dryRun as '${name}' must be an integer >= ${min}: current value is ${v}`,
       );
     }
   }
   const set = prepareCallbacks([recorder(), ...callbacks]);
   const metricNames = Object.keys(options.metrics ?? {});
-  const ctx = {};
-  const run = async (s: TrainState, event: EventName): Promise<TrainState> => {
-    const r = handle(s, event, set, ctx);
-    return r instanceof Promise ? await r : r;
-  };
-  let s = initialState({
+  const ctx: FitContext = {};
+  const state = initialState({
     nEpochs: epochs,
     nBatches: batchesPerEpoch,
     hypers: options.hypers ?? [{ lr: 1e-3, mom: 0.9, sqrMom: 0.999, eps: 1e-7, wd: 0 }],
@@ -100,31 +100,56 @@ export async function dryRun(
   });
   const trace: Hypers[][] = [];
   let stoppedAt: DryRunResult["stoppedAt"];
-  s = await run(s, "onTrainBegin");
-  for (let epoch = 0; epoch < epochs && !s.stopTraining; epoch++) {
-    s = await run(beginEpoch(s, epoch), "onEpochBegin");
-    let last = NaN;
-    for (let b = 0; b < batchesPerEpoch; b++) {
-      s = { ...s, train: true, skipBackward: false, skipStep: false, skipZero: false };
-      s = await run(s, "onBatchBegin");
-      s = await run(s, "onLossBegin");
-      s = await run(s, "onBackwardBegin");
-      last = _at(options.losses, s.iteration, 1 / (1 + s.iteration));
-      s = recordLoss(s, last);
-      s = await run(s, "onBackwardEnd");
-      if (!s.skipStep) trace.push(s.hypers.slice());
-      s = await run(s, "onStepEnd");
-      s = await run(s, "onBatchEnd");
-      s = endBatch(s);
-      if (s.stopEpoch || s.stopTraining) break;
-    }
-    const values = s.skipValidate ? [NaN, ...metricNames.map(() => NaN)] : [
-      _at(options.validLosses, epoch, last),
-      ...metricNames.map((n) => _at(options.metrics![n], epoch, NaN)),
-    ];
-    s = await run(endEpochBatches(s, values, ["validLoss", ...metricNames]), "onEpochEnd");
-    if (s.stopTraining) stoppedAt = { epoch, iteration: s.iteration };
-  }
-  s = await run(s, "onTrainEnd");
+  let last = NaN;
+  let epochNow = 0;
+  const count = (n: number): Iterator<number> => {
+    let i = 0;
+    return { next: () => (i < n ? { done: false, value: i++ } : { done: true, value: undefined }) };
+  };
+  const ops: LoopOps<number> = {
+    event: (s, e) => {
+      const r = handle(s, e, set, ctx);
+      if (e !== "onEpochEnd") return r;
+      const stop = (t: TrainState): TrainState => {
+        if (t.stopTraining && !stoppedAt) stoppedAt = { epoch: t.epoch, iteration: t.iteration };
+        return t;
+      };
+      return r instanceof Promise ? r.then(stop) : stop(r);
+    },
+    eventSync: (s, e) => handleSync(s, e, set, ctx),
+    trainBatches: (_s, epoch, skip) => {
+      epochNow = epoch;
+      return count(batchesPerEpoch - skip);
+    },
+    validBatches: () => count(validBatchesPerEpoch),
+    begin: (s, _batch, train) => beginBatch(s, undefined as never, undefined as never, train),
+    forward: () => undefined,
+    loss: () => undefined,
+    backward(s, body): Promise<TrainState> {
+      const st = body(s);
+      last = at(options.losses, st.iteration, 1 / (1 + st.iteration));
+      return Promise.resolve(recordLoss(st, last));
+    },
+    step(s): void {
+      trace.push(s.hypers.slice());
+    },
+    evaluate: () => {},
+    endBatch: () => {},
+    endTraining: (s) => Promise.resolve(s),
+    validationResult: () =>
+      Promise.resolve([
+        at(options.validLosses, epochNow, last),
+        ...metricNames.map((n) => at(options.metrics![n], epochNow, NaN)),
+      ]),
+    metricNames: ["validLoss", ...metricNames],
+    pause: () => undefined,
+    release: () => {},
+  };
+  const s = await runFit(ops, { state, resuming: false });
   return { state: s, history: historyOf(s), hypers: trace, stoppedAt };
+}
+
+function at(series: Series | undefined, i: number, fallback: number): number {
+  if (series === undefined) return fallback;
+  return typeof series === "function" ? series(i) : (series[i] ?? NaN);
 }

@@ -12,30 +12,28 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { setImmediate } from "node:timers";
 import "../backend/_env.ts";
 import { registerWasmTrainingKernels } from "../backend/wasm_kernels.ts";
-import type { Callback, FitContext } from "./callback.ts";
-import { recorder } from "./recorder.ts";
-import { type History, historyOf } from "./recorder.ts";
-import { _epochBatches, type _LoopBatch, _sourceLength, type DataSource } from "./data.ts";
-import { type CallbackSet, handle, handleSync, prepareCallbacks } from "./handler.ts";
-import { _forward, _params, _regularization, type Learner } from "./learner.ts";
 import { type LearningRate, perGroup, resolveLr } from "../optim/hypers.ts";
 import { optimizerStep, type Param } from "../optim/optimizer.ts";
+import type { Callback, EventName, FitContext } from "./callback.ts";
+import type { DataSource } from "./data.ts";
+import { type CallbackSet, handle, handleSync, prepareCallbacks } from "./handler.ts";
+import type { Learner } from "./learner.ts";
+import type { LearnerCore } from "./learner_core.ts";
+import { type History, historyOf, recorder } from "./recorder.ts";
 import { loadSnapshot } from "./snapshot.ts";
-import { _mixSeed } from "./_rng.ts";
-import {
-  beginBatch,
-  beginEpoch,
-  endBatch,
-  endEpochBatches,
-  type Hypers,
-  initialState,
-  recordLoss,
-  type TrainState,
-} from "./state.ts";
-import type { Grads, Input, Scalar, Tensor } from "./types.ts";
+import { beginBatch, type Hypers, initialState, type TrainState } from "./state.ts";
+import type { Input, Metric, Scalar, Tensor } from "./types.ts";
+import { gradAccumulator } from "./_accumulator.ts";
+import { breather } from "./_breathe.ts";
+import { epochBatches, type LoopBatch, sourceLength } from "./_epoch.ts";
+import { recordGradients } from "./_gradients.ts";
+import { lossReader } from "./_loss_reader.ts";
+import { forward, regularization, trainableParams } from "./_params.ts";
+import { mixSeed } from "./_rng.ts";
+import { type LoopOps, runFit } from "./_run.ts";
+import { tensorOwner } from "./_tensor_owner.ts";
 
 /** Options shared by every entry point that trains (`fit`, `fitOneCycle`, `lrFind`). */
 export interface FitOptions {
@@ -73,9 +71,6 @@ export interface FitResult {
   /** The recorded history. */
   readonly history: History;
 }
-
-/** The error the loop throws inside the gradient recording to skip the backward pass. */
-const SKIP_BACKWARD = Symbol("skipBackward");
 
 /**
  * Trains the learner's model for `epochs` epochs.
@@ -128,27 +123,24 @@ export async function fit(
   }
   const set = prepareCallbacks([recorder(), ...learn.callbacks, ...(options.callbacks ?? [])]);
   if (tf.getBackend() === "wasm") registerWasmTrainingKernels();
-  const { params, nGroups } = _params(learn);
-  const hypers = _hypers(learn, options, nGroups);
-  const train = learn.data.train;
-  const nBatches = _sourceLength(train);
+  const { params, nGroups } = trainableParams(learn);
+  const hypers = fitHypers(learn, options, nGroups);
+  const nBatches = sourceLength(learn.data.train);
   if (nBatches === 0) {
     throw new RangeError("Cannot fit as the training data is empty: it holds 0 batches");
   }
-  const baseNames = ["validLoss", ...learn.metrics.map((m) => m.name)];
-  const loop = new _Loop(learn, set, params, lossReadEvery);
-  let s: TrainState;
-  const resuming = options.resume !== undefined;
-  if (resuming) {
+  const metricNames = ["validLoss", ...learn.metrics.map((m) => m.name)];
+  let state: TrainState;
+  if (options.resume !== undefined) {
     const from = typeof options.resume === "string"
       ? await loadSnapshot(learn, options.resume)
-      : options.resume as TrainState;
+      : options.resume;
     if (from.hypers.length !== nGroups) {
       throw new RangeError(
         `Cannot resume as the state has ${from.hypers.length} layer groups and the learner ${nGroups}`,
       );
     }
-    s = {
+    state = {
       ...from,
       nEpochs: epochs,
       nBatches: nBatches ?? from.nBatches,
@@ -159,400 +151,193 @@ export async function fit(
       error: undefined,
     };
   } else {
-    s = initialState({
+    state = initialState({
       nEpochs: epochs,
       hypers,
       loss: learn.loss,
-      metricNames: baseNames.slice(1),
+      metricNames: metricNames.slice(1),
       seed: options.seed ?? 0,
       ...(nBatches === undefined ? {} : { nBatches }),
     });
   }
-  let failed = false;
-  let error: unknown;
-  try {
-    if (!resuming) s = await loop.run(s, "onTrainBegin");
-    const first = s.epoch;
-    const skip = resuming ? s.numBatch : 0;
-    for (let epoch = first; epoch < epochs && !s.stopTraining; epoch++) {
-      const midEpoch = epoch === first && skip > 0;
-      s = midEpoch ? { ...s, train: true } : await loop.run(beginEpoch(s, epoch), "onEpochBegin");
-      s = await loop.trainEpoch(s, train, epoch, midEpoch ? skip : 0);
-      let values: readonly number[] = baseNames.map(() => NaN);
-      if (!s.skipValidate && learn.data.valid !== undefined) {
-        [s, values] = await loop.validate(s, learn.data.valid, epoch);
-      }
-      s = await loop.run(endEpochBatches(s, values, baseNames), "onEpochEnd");
-    }
-  } catch (e) {
-    failed = true;
-    error = e;
-  } finally {
-    loop.release();
-  }
-  s = { ...s, error: failed ? error : undefined };
-  try {
-    s = await loop.run(s, "onTrainEnd");
-  } catch (e) {
-    if (!failed) {
-      failed = true;
-      error = e;
-    }
-  }
-  if (failed) throw error;
-  return { state: s, history: historyOf(s) };
+  const ops = tensorOps(learn, set, params, metricNames, set.needsLoss ? 1 : lossReadEvery);
+  const final = await runFit(ops, { state, resuming: options.resume !== undefined });
+  return { state: final, history: historyOf(final) };
 }
 
-function _hypers(learn: Learner, options: FitOptions, nGroups: number): Hypers[] {
+function fitHypers(learn: LearnerCore, options: FitOptions, nGroups: number): Hypers[] {
   const lrs = resolveLr(options.lr ?? learn.lr, nGroups);
   const wds = perGroup("wd", options.wd ?? learn.wd, nGroups);
   const d = learn.optimizer.defaults;
   return lrs.map((l, i) => ({ lr: l, mom: d.mom, sqrMom: d.sqrMom, eps: d.eps, wd: wds[i]! }));
 }
 
-function _tensorsOf(value: unknown, into: Tensor[]): void {
-  if (value instanceof tf.Tensor) into.push(value);
-  else if (Array.isArray(value)) { for (const v of value) _tensorsOf(v, into); }
-  else if (value && typeof value === "object") {
-    for (const v of Object.values(value)) _tensorsOf(v, into);
-  }
+/** The model's Dropout layers: their masks are seeded per batch from the state. */
+function dropoutsOf(learn: LearnerCore): { seed?: number }[] {
+  const model = learn.model;
+  if (!(model instanceof tf.LayersModel)) return [];
+  return model.layers.filter((l) => /Dropout/.test(l.getClassName()) && "seed" in l) as {
+    seed?: number;
+  }[];
 }
 
-function _isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return value instanceof Promise;
-}
-
-/** The impure part of a fit: tensor ownership, lagged loss reads, the step. */
-class _Loop {
-  readonly #learn: Learner;
-  readonly #set: CallbackSet;
-  readonly #params: readonly Param[];
-  readonly #variables: tf.Variable[];
-  readonly #ctx: FitContext;
-  readonly #readEvery: number;
-  /** Tensors the loop must dispose when the batch ends. */
-  #owned: Tensor[] = [];
-  /** Tensors of the batch that belong to the caller (never disposed). */
-  #userOwned = new Set<Tensor>();
-  /** Gradients kept across batches by skipZero. */
-  #pendingGrads: Grads | undefined;
-  /** Training losses not yet read. */
-  #lossQueue: Tensor[] = [];
-  /** A read in flight: the stacked losses and their data. */
-  #reading: { tensor: Tensor; data: Promise<ArrayLike<number>> } | undefined;
-
-  /** The model's Dropout layers: their masks are seeded per batch from the state. */
-  readonly #dropouts: { seed?: number }[];
-
-  constructor(learn: Learner, set: CallbackSet, params: readonly Param[], readEvery: number) {
-    this.#dropouts = learn.model instanceof tf.LayersModel
-      ? learn.model.layers.filter((l) => /Dropout/.test(l.getClassName()) && "seed" in l) as {
-        seed?: number;
-      }[]
-      : [];
-    this.#learn = learn;
-    this.#set = set;
-    this.#params = params;
-    this.#variables = params.map((p) => p.variable);
-    this.#ctx = { learner: learn };
-    this.#readEvery = readEvery;
-  }
-
-  run(s: TrainState, event: Parameters<typeof handle>[1]): Promise<TrainState> | TrainState {
-    return handle(s, event, this.#set, this.#ctx);
-  }
-
-  /** Runs an event and takes ownership of any tensors the hooks put in the state. */
-  async #event(s: TrainState, event: Parameters<typeof handle>[1]): Promise<TrainState> {
-    const r = handle(s, event, this.#set, this.#ctx, this.#adopt);
-    return _isPromise(r) ? await r : r;
-  }
-
-  readonly #adopt = (before: TrainState, after: TrainState): void => {
-    const fresh: Tensor[] = [];
-    if (after.lastInput !== before.lastInput) _tensorsOf(after.lastInput, fresh);
-    if (after.lastTarget !== before.lastTarget) _tensorsOf(after.lastTarget, fresh);
-    if (after.lastOutput !== before.lastOutput) _tensorsOf(after.lastOutput, fresh);
-    if (after.lastLoss !== before.lastLoss) _tensorsOf(after.lastLoss, fresh);
-    if (after.grads !== before.grads) _tensorsOf(after.grads, fresh);
-    for (const t of fresh) if (!this.#userOwned.has(t)) this.#owned.push(t);
+/**
+ * The loop's work with tensors: batches from the data sources, the forward pass, the
+ * loss, gradient recording, the optimizer step, validation sums on the device, lagged
+ * loss reads, and the ownership of every batch-scoped tensor.
+ */
+function tensorOps(
+  learn: LearnerCore,
+  set: CallbackSet,
+  params: readonly Param[],
+  metricNames: readonly string[],
+  readEvery: number,
+): LoopOps<LoopBatch> {
+  const ctx: FitContext = { learner: learn };
+  const owner = tensorOwner();
+  const losses = lossReader(readEvery);
+  const accumulated = gradAccumulator();
+  const variables = params.map((p) => p.variable);
+  const dropouts = dropoutsOf(learn);
+  const pause = breather();
+  // the loss as computed, before onBackwardBegin replacements (what gets recorded)
+  const raw: { loss: Scalar | undefined } = { loss: undefined };
+  const takeRaw = (): Scalar | undefined => {
+    const loss = raw.loss;
+    raw.loss = undefined;
+    return loss;
   };
-
-  #own(value: unknown): void {
-    _tensorsOf(value, this.#owned);
-  }
-
-  #endBatch(keep?: ReadonlySet<Tensor>): void {
-    for (const t of this.#owned) {
-      if (!t.isDisposed && !this.#userOwned.has(t) && !keep?.has(t)) t.dispose();
-    }
-    this.#owned.length = 0;
-    this.#userOwned.clear();
-  }
-
-  #startBatch(batch: _LoopBatch): void {
-    if (batch.owned) {
-      this.#own(batch.input);
-      this.#own(batch.target);
-    } else {
-      const mine: Tensor[] = [];
-      _tensorsOf(batch.input, mine);
-      _tensorsOf(batch.target, mine);
-      for (const t of mine) this.#userOwned.add(t);
-    }
-  }
-
-  async trainEpoch(
-    s: TrainState,
-    source: DataSource,
-    epoch: number,
-    skip: number,
-  ): Promise<TrainState> {
-    const it = _epochBatches(source, epoch, s.seed, skip);
-    let seen = skip;
-    try {
-      for (;;) {
-        const r = it.next();
-        const item = _isPromise(r) ? await r : r;
-        if (item.done) break;
-        seen++;
-        s = await this.#trainBatch(s, item.value);
-        await this.#breathe();
-        if (s.stopEpoch || s.stopTraining) break;
-      }
-    } finally {
-      await it.return?.();
-    }
-    s = await this.#drainLosses(s);
-    if (seen === 0) {
-      throw new RangeError("Cannot fit as the training data is empty: it yielded 0 batches");
-    }
-    return s;
-  }
-
-  async #trainBatch(s: TrainState, batch: _LoopBatch): Promise<TrainState> {
-    this.#startBatch(batch);
-    s = await this.#event(beginBatch(s, batch.input, batch.target, true), "onBatchBegin");
-    for (let i = 0; i < this.#dropouts.length; i++) {
-      this.#dropouts[i]!.seed = _mixSeed(_mixSeed(s.seed, s.iteration), i);
-    }
-    const learn = this.#learn;
-    const set = this.#set;
-    const ctx = this.#ctx;
-    let inner = s;
-    let rawLoss: Scalar | undefined;
-    let lossValue: Scalar | undefined;
-    let grads: Grads | undefined;
-    try {
-      const result = tf.variableGrads(() => {
-        let st: TrainState = { ...inner, lastOutput: _forward(learn, inner.lastInput!, true) };
-        st = handleSync(st, "onLossBegin", set, ctx);
-        let loss = _checkedLoss(st);
-        const reg = _regularization(learn);
-        if (reg) loss = tf.add(loss, reg) as Scalar;
-        // The raw loss is what gets recorded (as fastai's recorder sees it, before any
-        // onBackwardBegin replacement); the backward pass follows the replacement.
-        rawLoss = tf.keep(loss);
-        st = handleSync({ ...st, lastLoss: loss }, "onBackwardBegin", set, ctx);
-        tf.keep(st.lastOutput!);
-        inner = st;
-        if (st.skipBackward) {
-          tf.keep(st.lastLoss!);
-          throw SKIP_BACKWARD;
+  let sums: Tensor | undefined;
+  let count = 0;
+  const event = (s: TrainState, e: EventName): TrainState | Promise<TrainState> =>
+    handle(s, e, set, ctx, owner.adopt);
+  return {
+    event,
+    eventSync: (s, e) => handleSync(s, e, set, ctx),
+    trainBatches: (s, epoch, skip) => epochBatches(learn.data.train, epoch, s.seed, skip),
+    validBatches(s: TrainState, epoch: number) {
+      const valid: DataSource | undefined = learn.data.valid;
+      if (valid === undefined) return undefined;
+      sums?.dispose();
+      sums = undefined;
+      count = 0;
+      return epochBatches(valid, epoch, s.seed, 0);
+    },
+    begin(s: TrainState, batch: LoopBatch, train: boolean): TrainState {
+      owner.startBatch(batch);
+      if (train) {
+        for (let i = 0; i < dropouts.length; i++) {
+          dropouts[i]!.seed = mixSeed(mixSeed(s.seed, s.iteration), i);
         }
-        return st.lastLoss as Scalar;
-      }, this.#variables);
-      lossValue = result.value;
-      grads = result.grads as Grads;
-    } catch (e) {
-      _discardTape();
-      if (rawLoss && !rawLoss.isDisposed && e !== SKIP_BACKWARD) rawLoss.dispose();
-      if (e !== SKIP_BACKWARD) throw e;
-    }
-    this.#own(inner.lastOutput);
-    this.#own(grads);
-    const lastLoss = lossValue ?? inner.lastLoss!;
-    if (lastLoss !== rawLoss) this.#own(lastLoss);
-    s = { ...inner, lastLoss, grads: this.#mergePending(grads) };
-    if (set.needsLoss) {
-      this.#own(rawLoss);
-      s = recordLoss(s, (await rawLoss!.data())[0]!);
-    } else {
-      s = await this.#queueLoss(s, rawLoss!);
-    }
-    s = await this.#event(s, "onBackwardEnd");
-    if (!s.skipStep && s.grads) {
+      }
+      return beginBatch(s, batch.input, batch.target, train);
+    },
+    forward(s: TrainState, train: boolean): Tensor {
+      const input: Input = s.lastInput!;
+      if (train) return forward(learn, input, true);
+      const out = tf.tidy(() => forward(learn, input, false));
+      owner.own(out);
+      return out;
+    },
+    loss(s: TrainState): Scalar {
+      if (!s.train) {
+        const loss = tf.tidy(() => checkedLoss(s));
+        owner.own(loss);
+        return loss;
+      }
+      let loss = checkedLoss(s);
+      const reg = regularization(learn);
+      if (reg) loss = tf.add(loss, reg) as Scalar;
+      // The raw loss is what gets recorded (as fastai's recorder sees it, before any
+      // onBackwardBegin replacement); the backward pass follows the replacement.
+      raw.loss = tf.keep(loss);
+      return loss;
+    },
+    async backward(s: TrainState, body): Promise<TrainState> {
+      let recorded;
+      try {
+        recorded = recordGradients(variables, () => {
+          const st = body(s);
+          tf.keep(st.lastOutput!);
+          tf.keep(st.lastLoss!);
+          return { loss: st.lastLoss as Scalar, skipBackward: st.skipBackward, carry: st };
+        });
+      } catch (e) {
+        takeRaw()?.dispose();
+        throw e;
+      }
+      const st = recorded.carry;
+      owner.own([st.lastOutput, st.lastLoss]);
+      owner.own(recorded.grads);
+      if (recorded.grads && Object.keys(recorded.grads).length === 0) {
+        takeRaw()?.dispose();
+        throw new TypeError(
+          "Cannot train as the loss does not depend on any trainable variable: compute it " +
+            "from the model's output (the loss or an onBackwardBegin replacement cut the link)",
+        );
+      }
+      const rawLoss = takeRaw()!;
+      const withGrads = { ...st, grads: accumulated.merge(recorded.grads, owner) };
+      // the loss reader owns the raw loss from here (it may outlive the batch)
+      return await losses.push(withGrads, rawLoss === st.lastLoss ? tf.clone(rawLoss) : rawLoss);
+    },
+    step(s: TrainState): void {
+      if (!s.grads) return;
       learn.optState = optimizerStep(
         learn.optimizer,
-        this.#params,
+        params,
         s.grads,
         learn.optState ?? { step: 0, slots: {} },
         s.hypers,
         { trueWd: learn.trueWd },
       );
-    }
-    s = await this.#event(s, "onStepEnd");
-    let keep: Set<Tensor> | undefined;
-    if (s.skipZero && s.grads) {
-      this.#pendingGrads = s.grads;
-      keep = new Set(Object.values(s.grads));
-    }
-    s = await this.#event(s, "onBatchEnd");
-    this.#endBatch(keep);
-    return endBatch(s);
-  }
-
-  /**
-   * On the cpu and WASM backends every await of the loop resolves at once, so without a
-   * pause the event loop would not run (no signal handler, timer or I/O callback) for a
-   * whole fit. Every 100 ms the loop yields to the event loop once (`setImmediate`, about
-   * 8 µs here; `setTimeout(0)` costs 2 ms): Ctrl-C handlers and timers run within a
-   * batch or so, at no measurable cost.
-   */
-  async #breathe(): Promise<void> {
-    const now = performance.now();
-    if (now - this.#lastYield < 100) return;
-    await new Promise((resolve) => setImmediate(resolve));
-    this.#lastYield = performance.now();
-  }
-
-  #lastYield = performance.now();
-
-  /** Adds gradients kept by skipZero to this batch's. */
-  #mergePending(grads: Grads | undefined): Grads | undefined {
-    const pending = this.#pendingGrads;
-    if (!pending) return grads;
-    this.#pendingGrads = undefined;
-    this.#own(pending);
-    if (!grads) return pending;
-    const merged: Record<string, Tensor> = {};
-    for (const name of new Set([...Object.keys(pending), ...Object.keys(grads)])) {
-      const a = pending[name];
-      const b = grads[name];
-      merged[name] = a && b ? tf.add(a, b) : (a ?? b)!;
-    }
-    this.#own(merged);
-    return merged;
-  }
-
-  async #queueLoss(s: TrainState, loss: Tensor): Promise<TrainState> {
-    this.#lossQueue.push(loss);
-    if (this.#lossQueue.length < this.#readEvery) return s;
-    s = await this.#collect(s);
-    this.#startRead();
-    return s;
-  }
-
-  #startRead(): void {
-    const queue = this.#lossQueue;
-    if (queue.length === 0) return;
-    const tensor = queue.length === 1 ? queue[0]! : tf.stack(queue);
-    if (queue.length > 1) { for (const t of queue) t.dispose(); }
-    this.#lossQueue = [];
-    this.#reading = { tensor, data: tensor.data() as Promise<ArrayLike<number>> };
-  }
-
-  async #collect(s: TrainState): Promise<TrainState> {
-    const reading = this.#reading;
-    if (!reading) return s;
-    this.#reading = undefined;
-    try {
-      const values = await reading.data;
-      for (let i = 0; i < values.length; i++) s = recordLoss(s, values[i]!);
-    } finally {
-      reading.tensor.dispose();
-    }
-    return s;
-  }
-
-  async #drainLosses(s: TrainState): Promise<TrainState> {
-    s = await this.#collect(s);
-    this.#startRead();
-    return await this.#collect(s);
-  }
-
-  async validate(
-    s: TrainState,
-    source: DataSource,
-    epoch: number,
-  ): Promise<[TrainState, number[]]> {
-    const learn = this.#learn;
-    const metrics = learn.metrics;
-    let sums: Tensor | undefined;
-    let count = 0;
-    const it = _epochBatches(source, epoch, s.seed, 0);
-    try {
-      for (;;) {
-        const r = it.next();
-        const item = _isPromise(r) ? await r : r;
-        if (item.done) break;
-        this.#startBatch(item.value);
-        s = await this.#event(
-          beginBatch(s, item.value.input, item.value.target, false),
-          "onBatchBegin",
+    },
+    evaluate(s: TrainState): void {
+      const out = s.lastOutput!;
+      const target = s.lastTarget!;
+      const loss = s.lastLoss!;
+      const size = target.shape[0] ?? 1;
+      const previous = sums;
+      sums = tf.tidy(() => {
+        const row = tf.mul(
+          tf.stack([loss, ...learn.metrics.map((m: Metric) => m.fn(out, target))]),
+          size,
         );
-        const input: Input = s.lastInput!;
-        const output = tf.tidy(() => _forward(learn, input, false));
-        this.#own(output);
-        s = await this.#event({ ...s, lastOutput: output }, "onLossBegin");
-        const out = s.lastOutput!;
-        const target = s.lastTarget!;
-        const loss = tf.tidy(() => _checkedLoss(s));
-        this.#own(loss);
-        s = { ...s, lastLoss: loss };
-        const size = target.shape[0] ?? 1;
-        const previous = sums;
-        sums = tf.tidy(() => {
-          const row = tf.mul(tf.stack([loss, ...metrics.map((m) => m.fn(out, target))]), size);
-          return previous ? tf.add(previous, row) : row;
-        });
-        previous?.dispose();
-        count += size;
-        s = await this.#event(s, "onBatchEnd");
-        this.#endBatch();
-        s = endBatch(s);
-        if (s.stopEpoch) break;
+        return previous ? tf.add(previous, row) : row;
+      });
+      previous?.dispose();
+      count += size;
+    },
+    endBatch(s: TrainState): void {
+      owner.endBatch(s.train && s.skipZero && s.grads ? accumulated.keep(s.grads) : undefined);
+    },
+    async endTraining(s: TrainState, seen: number): Promise<TrainState> {
+      s = await losses.drain(s);
+      if (seen === 0) {
+        throw new RangeError("Cannot fit as the training data is empty: it yielded 0 batches");
       }
-    } finally {
-      await it.return?.();
-    }
-    if (!sums) return [s, [NaN, ...metrics.map(() => NaN)]];
-    const totals = await sums.data();
-    sums.dispose();
-    return [s, Array.from(totals, (v) => v / count)];
-  }
-
-  /** Frees everything the loop still holds (after the last epoch or an error). */
-  release(): void {
-    this.#endBatch();
-    if (this.#pendingGrads) tf.dispose(Object.values(this.#pendingGrads));
-    this.#pendingGrads = undefined;
-    tf.dispose(this.#lossQueue);
-    this.#lossQueue = [];
-    if (this.#reading) {
-      this.#reading.data.then(undefined, () => {});
-      this.#reading.tensor.dispose();
-      this.#reading = undefined;
-    }
-  }
+      return s;
+    },
+    async validationResult(): Promise<readonly number[]> {
+      if (!sums) return metricNames.map(() => NaN);
+      const totals = await sums.data();
+      sums.dispose();
+      sums = undefined;
+      return Array.from(totals, (v) => v / count);
+    },
+    metricNames,
+    pause,
+    release(): void {
+      owner.endBatch();
+      accumulated.release();
+      losses.release();
+      sums?.dispose();
+      sums = undefined;
+    },
+  };
 }
 
-/**
- * After an exception inside `tf.variableGrads` (our skipBackward sentinel, or an error),
- * tfjs leaves the recorded tape with the tensors it kept for the backward pass; free them.
- */
-function _discardTape(): void {
-  const state = (tf.engine() as unknown as {
-    state?: { gradientDepth: number; activeTape: { saved?: Tensor[] }[] | null };
-  }).state;
-  if (!state || state.gradientDepth !== 0 || !state.activeTape) return;
-  for (const node of state.activeTape) {
-    for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
-  }
-  state.activeTape = null;
-}
-
-function _checkedLoss(s: TrainState): Scalar {
+function checkedLoss(s: TrainState): Scalar {
   const output = s.lastOutput!;
   const target = s.lastTarget!;
   let loss: Scalar;

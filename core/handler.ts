@@ -48,7 +48,7 @@ export interface CallbackSet {
  *
  * @example Order decides who runs first
  * ```ts
- * import { prepareCallbacks } from "@fitloop/fitloop";
+ * import { prepareCallbacks } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const set = prepareCallbacks([{ name: "b", order: 1 }, { name: "a", order: -1 }]);
  * assertEquals(set.callbacks.map((c) => c.name), ["a", "b"]);
@@ -132,7 +132,7 @@ function _isThenable(value: unknown): value is PromiseLike<StateUpdate | void> {
  *
  * @example A hook that schedules the learning rate
  * ```ts
- * import { handle, initialState, prepareCallbacks } from "@fitloop/fitloop";
+ * import { handle, initialState, prepareCallbacks } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const set = prepareCallbacks([{
  *   name: "halve",
@@ -189,7 +189,7 @@ export type UpdateObserver = (before: TrainState, after: TrainState) => void;
  *
  * @example Synchronous hooks only
  * ```ts
- * import { handleSync, initialState, prepareCallbacks } from "@fitloop/fitloop";
+ * import { handleSync, initialState, prepareCallbacks } from "@fitloop/fitloop/core";
  * import { assertThrows } from "@std/assert";
  * const set = prepareCallbacks([{ name: "slow", onLossBegin: async () => {} }]);
  * const s = initialState({ nEpochs: 1, hypers: [], loss: () => { throw new Error(); } });
@@ -270,7 +270,7 @@ const BOOLEAN_KEYS = new Set([
  *
  * @example Stopping from onBatchEnd
  * ```ts
- * import { applyUpdate, initialState } from "@fitloop/fitloop";
+ * import { applyUpdate, initialState } from "@fitloop/fitloop/core";
  * import { assertEquals, assertThrows } from "@std/assert";
  * const s = initialState({ nEpochs: 1, hypers: [], loss: () => { throw new Error(); } });
  * assertEquals(applyUpdate(s, { stopEpoch: true }, { name: "x" }, "onBatchEnd").stopEpoch, true);

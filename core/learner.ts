@@ -5,38 +5,20 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import type { Callback } from "./callback.ts";
 import type { DataBunch } from "./data.ts";
+import type { LearnerCore } from "./learner_core.ts";
+import { isHandModel, isLayersModel } from "./_params.ts";
 import { adam } from "../optim/adam.ts";
 import type { LearningRate } from "../optim/hypers.ts";
-import {
-  disposeOptimizerState,
-  type Optimizer,
-  type OptimizerState,
-  type Param,
-} from "../optim/optimizer.ts";
-import type { Input, LayersModel, LossFn, Metric, Scalar, Tensor, Variable } from "./types.ts";
+import { disposeOptimizerState, type Optimizer } from "../optim/optimizer.ts";
+import type { LayerGroups, LossFn, Metric, Model, Variable } from "./types.ts";
 
-/** A hand-written model: a forward function and its trainable variables. */
-export interface HandModel {
-  /** The forward pass; `training` switches dropout, batch statistics and the like. */
-  apply(input: Input, options: { readonly training: boolean }): Tensor;
-  /** The trainable variables. */
-  readonly variables: readonly Variable[];
+/** A learner, made by {@linkcode learner}: its core (what hooks see) and its own callbacks. */
+export interface Learner extends LearnerCore {
+  /** Callbacks for every fit. */
+  readonly callbacks: readonly Callback[];
 }
-
-/** A model fitloop can train: a tfjs `LayersModel` (sequential or functional) or a {@linkcode HandModel}. */
-export type Model = LayersModel | HandModel;
-
-/** A split of a LayersModel's layers into groups: group `i` starts at layer `splitAt[i - 1]`. */
-export interface LayerSplit {
-  /** Increasing layer indices where a new group starts. */
-  readonly splitAt: readonly number[];
-}
-
-/** Layer groups: arrays of variables, or a split of a LayersModel's layers. */
-export type LayerGroups = readonly (readonly Variable[])[] | LayerSplit;
 
 /** Options of {@linkcode learner}. */
 export interface LearnerOptions {
@@ -69,36 +51,6 @@ export interface LearnerOptions {
   readonly layerGroups?: LayerGroups;
 }
 
-/** A learner, made by {@linkcode learner}. */
-export interface Learner {
-  /** The model. */
-  readonly model: Model;
-  /** Training and validation data. */
-  readonly data: DataBunch;
-  /** The loss function. */
-  readonly loss: LossFn;
-  /** Metrics computed on validation batches. */
-  readonly metrics: readonly Metric[];
-  /** Callbacks for every fit. */
-  readonly callbacks: readonly Callback[];
-  /** The optimizer. */
-  readonly optimizer: Optimizer;
-  /** Default learning rate. */
-  readonly lr: LearningRate;
-  /** Default weight decay. */
-  readonly wd: number | readonly number[];
-  /** Decoupled weight decay. */
-  readonly trueWd: boolean;
-  /** Decay biases and normalisation weights too. */
-  readonly bnWd: boolean;
-  /** Predicate for undecayed variables of a hand-written model. */
-  readonly noDecay: (variable: Variable) => boolean;
-  /** Layer groups, if given. */
-  readonly layerGroups: LayerGroups | undefined;
-  /** The optimizer's state, kept across fits (created by the first step). */
-  optState: OptimizerState | undefined;
-}
-
 /**
  * Makes a learner.
  *
@@ -122,7 +74,7 @@ export interface Learner {
  */
 export function learner(options: LearnerOptions): Learner {
   const { model, data, loss } = options;
-  if (!_isLayersModel(model) && !_isHandModel(model)) {
+  if (!isLayersModel(model) && !isHandModel(model)) {
     throw new TypeError(
       "Cannot create learner as 'model' must be a tf.LayersModel or { apply, variables }: " +
         `current value is ${Object.prototype.toString.call(model)}`,
@@ -170,91 +122,7 @@ export function learner(options: LearnerOptions): Learner {
  * model.dispose();
  * ```
  */
-export function disposeLearner(learn: Learner): void {
+export function disposeLearner(learn: LearnerCore): void {
   if (learn.optState) disposeOptimizerState(learn.optState);
   learn.optState = undefined;
-}
-
-function _isLayersModel(model: unknown): model is LayersModel {
-  return model instanceof tf.LayersModel;
-}
-
-function _isHandModel(model: unknown): model is HandModel {
-  const m = model as HandModel | null;
-  return !!m && typeof m.apply === "function" && Array.isArray(m.variables);
-}
-
-/** The model's forward pass. */
-export function _forward(learn: Learner, input: Input, training: boolean): Tensor {
-  const out = learn.model.apply(input as Tensor, { training });
-  if (Array.isArray(out)) {
-    throw new TypeError(
-      `Cannot train a model with ${out.length} outputs: fitloop's loss takes one output tensor`,
-    );
-  }
-  return out as Tensor;
-}
-
-/** The model's own regularisation losses (LayersModel kernel/bias regularizers), if any. */
-export function _regularization(learn: Learner): Scalar | undefined {
-  const model = learn.model;
-  if (!_isLayersModel(model)) return undefined;
-  const losses = (model as unknown as { calculateLosses(): Scalar[] }).calculateLosses();
-  return losses.length === 0 ? undefined : tf.addN(losses) as Scalar;
-}
-
-function _layerOf(model: LayersModel): Map<string, { index: number; norm: boolean }> {
-  const map = new Map<string, { index: number; norm: boolean }>();
-  model.layers.forEach((layer, index) => {
-    const norm = /Normalization/.test(layer.getClassName());
-    for (const w of layer.trainableWeights) map.set((w.read() as Variable).name, { index, norm });
-  });
-  return map;
-}
-
-/** The trainable parameters now (freezing may change them between fits), with groups. */
-export function _params(learn: Learner): { params: Param[]; nGroups: number } {
-  const model = learn.model;
-  const groups = learn.layerGroups;
-  let variables: Variable[];
-  let groupOf: (v: Variable) => number = () => 0;
-  let nGroups = 1;
-  let decays: (v: Variable) => boolean = () => true;
-  if (_isLayersModel(model)) {
-    variables = model.trainableWeights.map((w) => w.read() as Variable);
-    const layers = _layerOf(model);
-    if (!learn.bnWd) {
-      decays = (v) => !(layers.get(v.name)?.norm ?? false) && !/bias$/.test(v.name);
-    }
-    if (groups && !Array.isArray(groups)) {
-      const splitAt = (groups as LayerSplit).splitAt;
-      nGroups = splitAt.length + 1;
-      groupOf = (v) => {
-        const index = layers.get(v.name)?.index ?? 0;
-        let g = 0;
-        while (g < splitAt.length && index >= splitAt[g]!) g++;
-        return g;
-      };
-    }
-  } else {
-    variables = model.variables.filter((v) => v.trainable);
-    if (!learn.bnWd) decays = (v) => !learn.noDecay(v);
-  }
-  if (groups && Array.isArray(groups)) {
-    const lists = groups as readonly (readonly Variable[])[];
-    const index = new Map<string, number>();
-    lists.forEach((list, g) => list.forEach((v) => index.set(v.name, g)));
-    nGroups = lists.length;
-    variables = variables.filter((v) => index.has(v.name));
-    groupOf = (v) => index.get(v.name)!;
-  }
-  if (variables.length === 0) {
-    throw new RangeError("Cannot fit as the model has no trainable variables: current count is 0");
-  }
-  const params = variables.map((variable) => ({
-    variable,
-    group: groupOf(variable),
-    decay: decays(variable),
-  }));
-  return { params, nGroups };
 }

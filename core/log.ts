@@ -27,7 +27,7 @@ const EMPTY: Log<never> = Object.freeze({
  *
  * @example Empty
  * ```ts
- * import { emptyLog } from "@fitloop/fitloop";
+ * import { emptyLog } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * assertEquals(emptyLog<number>().length, 0);
  * ```
@@ -45,7 +45,7 @@ export function emptyLog<T>(): Log<T> {
  *
  * @example Older versions keep their length
  * ```ts
- * import { appendLog, emptyLog, logToArray } from "@fitloop/fitloop";
+ * import { appendLog, emptyLog, logToArray } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const a = appendLog(emptyLog<number>(), 1);
  * const b = appendLog(a, 2);
@@ -72,7 +72,7 @@ export function appendLog<T>(log: Log<T>, item: T): Log<T> {
  *
  * @example To an array
  * ```ts
- * import { appendLog, emptyLog, logToArray } from "@fitloop/fitloop";
+ * import { appendLog, emptyLog, logToArray } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * assertEquals(logToArray(appendLog(emptyLog<string>(), "x")), ["x"]);
  * ```

@@ -90,3 +90,85 @@ export function mse(output: Tensor, target: Tensor): Scalar {
     return tf.mean(tf.squaredDifference(output, tf.cast(t, "float32"))) as Scalar;
   });
 }
+
+/** Means over every axis but the first: `[B, ...]` to `[B]`. */
+function _perRow(t: Tensor): Tensor {
+  return t.rank <= 1 ? t : tf.mean(t, Array.from({ length: t.rank - 1 }, (_, i) => i + 1));
+}
+
+/**
+ * {@linkcode crossEntropy} before the batch mean: one loss per sample (PyTorch's
+ * `reduction='none'`), so `mean(crossEntropyPerSample(o, t))` is `crossEntropy(o, t)`.
+ * mixUp weighs each sample's loss by its own lambda with it.
+ *
+ * @param output Logits `[B, C]` (or `[B, ..., C]` with soft targets, averaged per sample).
+ * @param target Labels `[B]`/`[B, 1]`, or probabilities of the output's shape.
+ * @returns The losses, shape `[B]`.
+ * @throws {RangeError} If the output has no batch axis or the target's shape fits neither
+ * form, naming both shapes.
+ *
+ * @example Each sample's -log softmax of its class
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { crossEntropyPerSample } from "@fitloop/fitloop/core";
+ * import { assertAlmostEquals } from "@std/assert";
+ * const losses = await crossEntropyPerSample(tf.zeros([2, 4]), tf.tensor1d([0, 3], "int32")).data();
+ * assertAlmostEquals(losses[1]!, Math.log(4), 1e-6);
+ * ```
+ */
+export function crossEntropyPerSample(output: Tensor, target: Tensor): Tensor {
+  return tf.tidy(() => {
+    const probs = output.rank < 2 ? undefined : _labels(output, target) ??
+      (tf.util.arraysEqual(output.shape, target.shape) ? target : undefined);
+    if (!probs) {
+      throw new RangeError(
+        `Cannot compute crossEntropyPerSample as the output must be [B, C] and the target ` +
+          `class labels [B] or [B, 1] or probabilities shaped like the output: ${
+            _shapes(output, target)
+          }`,
+      );
+    }
+    const logp = tf.logSoftmax(output);
+    return _perRow(tf.neg(tf.sum(tf.mul(tf.cast(probs, "float32"), logp), -1)));
+  });
+}
+
+/**
+ * {@linkcode mse} before the batch mean: each sample's mean squared error, so
+ * `mean(msePerSample(o, t))` is `mse(o, t)`. `[B]` and `[B, 1]` are accepted against
+ * each other.
+ *
+ * @param output Predictions `[B, ...]`.
+ * @param target Targets of the same shape.
+ * @returns The losses, shape `[B]`.
+ * @throws {RangeError} If the shapes differ, naming both.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { msePerSample } from "@fitloop/fitloop/core";
+ * import { assertEquals } from "@std/assert";
+ * const losses = msePerSample(tf.tensor2d([[1, 3], [2, 2]]), tf.tensor2d([[0, 0], [2, 0]]));
+ * assertEquals(Array.from(await losses.data()), [5, 2]);
+ * ```
+ */
+export function msePerSample(output: Tensor, target: Tensor): Tensor {
+  return tf.tidy(() => {
+    let t = target;
+    if (!tf.util.arraysEqual(output.shape, target.shape)) {
+      if (
+        output.size === target.size && output.shape[0] === target.shape[0] && output.rank <= 2 &&
+        target.rank <= 2
+      ) {
+        t = tf.reshape(target, output.shape);
+      } else {
+        throw new RangeError(
+          `Cannot compute msePerSample as the output and target must have the same shape: ${
+            _shapes(output, target)
+          }`,
+        );
+      }
+    }
+    return _perRow(tf.squaredDifference(output, tf.cast(t, "float32")));
+  });
+}

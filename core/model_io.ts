@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import type { Model } from "./learner.ts";
+import type { Model } from "./types.ts";
 import type { LayersModel, Tensor } from "./types.ts";
 import { _modelVariables } from "./_weights.ts";
 
@@ -31,7 +31,7 @@ function _bytes(data: ArrayBuffer | ArrayBuffer[]): Uint8Array {
  * @example A save and a reload
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { loadModelFrom, saveModelTo } from "@fitloop/fitloop/callbacks";
+ * import { loadModelFrom, saveModelTo } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
  * const dir = await Deno.makeTempDir();
@@ -94,7 +94,7 @@ function _specs(json: Record<string, unknown>): tf.io.WeightsManifestEntry[] {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { loadModelFrom, saveModelTo } from "@fitloop/fitloop/callbacks";
+ * import { loadModelFrom, saveModelTo } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
  * const dir = await Deno.makeTempDir();
@@ -132,7 +132,7 @@ export async function loadModelFrom(dir: string): Promise<LayersModel> {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { loadWeightsInto, saveModelTo } from "@fitloop/fitloop/callbacks";
+ * import { loadWeightsInto, saveModelTo } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const a = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
  * const b = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });

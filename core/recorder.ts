@@ -59,7 +59,8 @@ function _mem(state: TrainState): RecorderMemory {
  *
  * @example Recording one batch by hand
  * ```ts
- * import { historyOf, initialState, recorder } from "@fitloop/fitloop";
+ * import { historyOf } from "@fitloop/fitloop";
+ * import { initialState, recorder } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const rec = recorder();
  * let s = initialState({
@@ -115,7 +116,8 @@ export function recorder(): Callback {
  *
  * @example Empty before training
  * ```ts
- * import { historyOf, initialState } from "@fitloop/fitloop";
+ * import { historyOf } from "@fitloop/fitloop";
+ * import { initialState } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const s = initialState({ nEpochs: 1, hypers: [], loss: () => { throw new Error(); } });
  * assertEquals(historyOf(s).losses, []);

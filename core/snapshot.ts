@@ -11,8 +11,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { loadWeightsInto, saveModelTo } from "./model_io.ts";
 import { _modelVariables } from "./_weights.ts";
-import type { FitResult } from "./fit.ts";
-import { _params, type Learner, learner } from "./learner.ts";
+import { type Learner, learner } from "./learner.ts";
+import type { LearnerCore } from "./learner_core.ts";
+import { trainableParams } from "./_params.ts";
 import { emptyLog, type Log } from "./log.ts";
 import type { OptimizerState } from "../optim/optimizer.ts";
 import { endBatch, type TrainState } from "./state.ts";
@@ -23,7 +24,7 @@ import type { Tensor, Variable } from "./types.ts";
  *
  * @example
  * ```ts
- * import { SNAPSHOT_VERSION } from "@fitloop/fitloop";
+ * import { SNAPSHOT_VERSION } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * assertEquals(SNAPSHOT_VERSION, 1);
  * ```
@@ -74,7 +75,7 @@ const KEPT = [
  * training batch (in onBatchEnd) points to the batch after it; a state after an epoch's
  * end (or after a fit) points to the start of the next epoch.
  */
-export function _resumePoint(state: TrainState, inBatch: boolean): TrainState {
+function _resumePoint(state: TrainState, inBatch: boolean): TrainState {
   if (inBatch) return endBatch(state);
   if (!state.train) return { ...state, epoch: state.epoch + 1, numBatch: 0, train: true };
   return state;
@@ -179,8 +180,8 @@ export interface SnapshotOptions {
  * ```
  */
 export async function snapshot(
-  learn: Learner,
-  result: FitResult | TrainState,
+  learn: LearnerCore,
+  result: { readonly state: TrainState } | TrainState,
   options: SnapshotOptions,
 ): Promise<SnapshotManifest> {
   const state = "state" in result && "history" in result ? result.state : result as TrainState;
@@ -188,7 +189,7 @@ export async function snapshot(
   const kept: Record<string, unknown> = {};
   for (const k of KEPT) kept[k] = resume[k];
   const stateJson = await _encode(kept, "the training state");
-  const { params } = _params(learn);
+  const { params } = trainableParams(learn);
   const slots = params.map((p) => learn.optState?.slots[p.variable.name] ?? []);
   const optimizerJson = JSON.stringify({
     optimizer: learn.optimizer.name,
@@ -260,7 +261,7 @@ export async function snapshot(
  * await Deno.remove(dir);
  * ```
  */
-export async function loadSnapshot(learn: Learner, dir: string): Promise<TrainState> {
+export async function loadSnapshot(learn: LearnerCore, dir: string): Promise<TrainState> {
   const refuse = (why: string): never => {
     throw new Error(`Cannot resume from snapshot '${dir}': ${why}`);
   };
@@ -312,7 +313,7 @@ export async function loadSnapshot(learn: Learner, dir: string): Promise<TrainSt
     step: number;
     slots: { shape: number[]; values: number[] }[][];
   };
-  const { params } = _params(learn);
+  const { params } = trainableParams(learn);
   if (opt.optimizer !== learn.optimizer.name) {
     refuse(`its optimizer is '${opt.optimizer}' and the learner's is '${learn.optimizer.name}'`);
   }
@@ -345,7 +346,7 @@ export async function loadSnapshot(learn: Learner, dir: string): Promise<TrainSt
   return _asState(decoded, learn);
 }
 
-function _asState(kept: Partial<TrainState>, learn: Learner): TrainState {
+function _asState(kept: Partial<TrainState>, learn: LearnerCore): TrainState {
   return {
     nEpochs: kept.nEpochs ?? 1,
     epoch: kept.epoch ?? 0,
@@ -423,7 +424,10 @@ export interface Fork {
  * model.dispose();
  * ```
  */
-export async function fork(learn: Learner, result: FitResult | TrainState): Promise<Fork> {
+export async function fork(
+  learn: Learner,
+  result: { readonly state: TrainState } | TrainState,
+): Promise<Fork> {
   const model = learn.model;
   if (!(model instanceof tf.LayersModel)) {
     throw new TypeError("Cannot fork a hand-written model: fork copies LayersModels only");
@@ -451,14 +455,14 @@ export async function fork(learn: Learner, result: FitResult | TrainState): Prom
       ? { layerGroups: learn.layerGroups }
       : {}),
   });
-  const from = _params(learn).params;
-  let to = _params(copied).params;
+  const from = trainableParams(learn).params;
+  let to = trainableParams(copied).params;
   if (Array.isArray(learn.layerGroups)) {
     // groups given as variables: the copy's variables, grouped as the original's
     const groups: Variable[][] = [];
     from.forEach((p, i) => (groups[p.group] ??= []).push(to[i]!.variable));
     (copied as { layerGroups: unknown }).layerGroups = groups;
-    to = _params(copied).params;
+    to = trainableParams(copied).params;
   }
   if (learn.optState) {
     const slots: Record<string, Variable[]> = {};

@@ -12,7 +12,6 @@ import type { Grads, Input, LossFn, Tensor } from "./types.ts";
 
 export type { Hypers };
 
-
 /** The debiased exponential moving average behind `smoothLoss` (fastai's SmoothenValue). */
 export interface Smoother {
   /** The biased moving average. */
@@ -28,7 +27,7 @@ export interface Smoother {
  *
  * @example
  * ```ts
- * import { EMPTY_SMOOTHER, smoothen } from "@fitloop/fitloop";
+ * import { EMPTY_SMOOTHER, smoothen } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * assertEquals(smoothen(EMPTY_SMOOTHER, 3).value, 3);
  * ```
@@ -127,7 +126,7 @@ export interface InitialStateOptions {
  *
  * @example A state for a test
  * ```ts
- * import { initialState } from "@fitloop/fitloop";
+ * import { initialState } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const s = initialState({
  *   nEpochs: 2,
@@ -181,7 +180,7 @@ export function initialState(options: InitialStateOptions): TrainState {
  *
  * @example The first value comes back unchanged (debiasing)
  * ```ts
- * import { EMPTY_SMOOTHER, smoothen } from "@fitloop/fitloop";
+ * import { EMPTY_SMOOTHER, smoothen } from "@fitloop/fitloop/core";
  * import { assertAlmostEquals } from "@std/assert";
  * const a = smoothen(EMPTY_SMOOTHER, 2);
  * assertAlmostEquals(a.value, 2);
@@ -205,7 +204,7 @@ export function smoothen(previous: Smoother, value: number, beta = 0.98): Smooth
  *
  * @example
  * ```ts
- * import { initialState, recordLoss } from "@fitloop/fitloop";
+ * import { initialState, recordLoss } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
  * const s1 = recordLoss(recordLoss(s0, 2), 2);
@@ -231,7 +230,7 @@ export function recordLoss(state: TrainState, value: number, beta = 0.98): Train
  *
  * @example
  * ```ts
- * import { beginEpoch, initialState } from "@fitloop/fitloop";
+ * import { beginEpoch, initialState } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
  * assertEquals(beginEpoch({ ...s0, numBatch: 5, stopEpoch: true }, 1).numBatch, 0);
@@ -253,7 +252,7 @@ export function beginEpoch(state: TrainState, epoch: number): TrainState {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { beginBatch, initialState } from "@fitloop/fitloop";
+ * import { beginBatch, initialState } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
  * const x = tf.zeros([2, 1]);
@@ -291,7 +290,7 @@ export function beginBatch(
  *
  * @example
  * ```ts
- * import { endBatch, initialState } from "@fitloop/fitloop";
+ * import { endBatch, initialState } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
  * const s1 = endBatch(s0);
@@ -323,7 +322,7 @@ export function endBatch(state: TrainState): TrainState {
  *
  * @example
  * ```ts
- * import { endEpochBatches, initialState } from "@fitloop/fitloop";
+ * import { endEpochBatches, initialState } from "@fitloop/fitloop/core";
  * import { assertEquals } from "@std/assert";
  * const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
  * const s1 = endEpochBatches(s0, [0.3, 0.9], ["validLoss", "accuracy"]);

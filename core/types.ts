@@ -28,3 +28,23 @@ export interface Metric {
   /** The batch mean of the metric. */
   readonly fn: (output: Tensor, target: Tensor) => Scalar;
 }
+
+/** A hand-written model: a forward function and its trainable variables. */
+export interface HandModel {
+  /** The forward pass; `training` switches dropout, batch statistics and the like. */
+  apply(input: Input, options: { readonly training: boolean }): Tensor;
+  /** The trainable variables. */
+  readonly variables: readonly Variable[];
+}
+
+/** A model fitloop can train: a tfjs `LayersModel` (sequential or functional) or a {@linkcode HandModel}. */
+export type Model = LayersModel | HandModel;
+
+/** A split of a LayersModel's layers into groups: group `i` starts at layer `splitAt[i - 1]`. */
+export interface LayerSplit {
+  /** Increasing layer indices where a new group starts. */
+  readonly splitAt: readonly number[];
+}
+
+/** Layer groups: arrays of variables, or a split of a LayersModel's layers. */
+export type LayerGroups = readonly (readonly Variable[])[] | LayerSplit;

@@ -2,7 +2,8 @@
 // and keep the largest seen in the callback's memory (in the state, not in a closure).
 // Run: deno run -A examples/custom_callback.ts
 import * as tf from "@tensorflow/tfjs";
-import { batches, type Callback, crossEntropy, fit, globalNorm, learner } from "../mod.ts";
+import { batches, type Callback, crossEntropy, fit, learner } from "../mod.ts";
+import { globalNorm } from "../optim/mod.ts";
 
 const gradNormLogger: Callback = {
   name: "gradNorm",

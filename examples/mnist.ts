@@ -11,7 +11,6 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import {
   accuracy,
-  type BackendChoice,
   batches,
   type Callback,
   crossEntropy,
@@ -21,12 +20,13 @@ import {
   learner,
   lrFind,
   plotLosses,
-  plotLr,
   plotLrFind,
   progressBar,
   saveModel,
   useBackend,
 } from "../mod.ts";
+import type { BackendChoice } from "../backend/mod.ts";
+import { plotLr } from "../callbacks/mod.ts";
 import { loadMnist } from "./mnist_data.ts";
 
 const USAGE = `usage: deno run -A examples/mnist.ts [options]

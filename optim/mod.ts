@@ -17,5 +17,6 @@ export * from "./sgd.ts";
 export * from "./adam.ts";
 export * from "./rmsprop.ts";
 export * from "./lamb.ts";
+export * from "./lookahead.ts";
 export * from "./hypers.ts";
 export * from "./clip_grad_norm.ts";

@@ -1,4 +1,4 @@
-import type { Schedule } from "./sched.ts";
+import type { Schedule } from "./schedule.ts";
 import { _pct } from "./_validate.ts";
 
 /**
@@ -14,9 +14,9 @@ import { _pct } from "./_validate.ts";
  *
  * @example Warm up linearly for 25%, then decay by cosine
  * ```ts
- * import { combineScheds, schedCos, schedLin } from "@fitloop/fitloop/schedules";
+ * import { combineScheds, annealingCos, annealingLinear } from "@fitloop/fitloop/schedules";
  * import { assertAlmostEquals } from "@std/assert";
- * const s = combineScheds([0.25, 0.75], [schedLin(0, 1), schedCos(1, 0)]);
+ * const s = combineScheds([0.25, 0.75], [annealingLinear(0, 1), annealingCos(1, 0)]);
  * assertAlmostEquals(s(0.125), 0.5);
  * assertAlmostEquals(s(0.25), 1);
  * assertAlmostEquals(s(1), 0);

@@ -14,13 +14,11 @@
  * @module
  */
 export * from "./annealing.ts";
-export * from "./sched.ts";
+export * from "./schedule.ts";
 export * from "./combine_scheds.ts";
 export * from "./one_cycle_scheds.ts";
 export * from "./stepper.ts";
 export * from "./sgdr_scheds.ts";
 export * from "./warmup_cos.ts";
 export * from "./piecewise.ts";
-export * from "./at_step.ts";
-export * from "./join_scheds.ts";
 export * from "./simulate.ts";

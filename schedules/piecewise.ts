@@ -1,4 +1,4 @@
-import type { Schedule } from "./sched.ts";
+import type { Schedule } from "./schedule.ts";
 import { _finite, _pct } from "./_validate.ts";
 
 /** Options of {@linkcode piecewise}. */

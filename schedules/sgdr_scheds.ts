@@ -1,5 +1,6 @@
 import { combineScheds } from "./combine_scheds.ts";
-import { schedCos, type Schedule } from "./sched.ts";
+import { annealingCos } from "./annealing.ts";
+import type { Schedule } from "./schedule.ts";
 import { _finite, _positive } from "./_validate.ts";
 
 /** Options of {@linkcode sgdrScheds}. */
@@ -50,5 +51,5 @@ export function sgdrScheds(options: SgdrOptions): Schedule {
   const total = lengths.reduce((a, b) => a + b, 0);
   const pcts = lengths.map((l) => l / total);
   pcts[pcts.length - 1] = 1 - pcts.slice(0, -1).reduce((a, b) => a + b, 0);
-  return combineScheds(pcts, lengths.map(() => schedCos(lrMax, lrMin)));
+  return combineScheds(pcts, lengths.map(() => annealingCos(lrMax, lrMin)));
 }

@@ -1,4 +1,4 @@
-import type { Schedule } from "./sched.ts";
+import type { Schedule } from "./schedule.ts";
 
 /**
  * A dry run: the `n` values a training of `n` steps would see, step `i` at pct `i / n`.
@@ -10,9 +10,9 @@ import type { Schedule } from "./sched.ts";
  *
  * @example Four steps of a linear ramp
  * ```ts
- * import { schedLin, simulate } from "@fitloop/fitloop/schedules";
+ * import { annealingLinear, simulate } from "@fitloop/fitloop/schedules";
  * import { assertEquals } from "@std/assert";
- * assertEquals(simulate(schedLin(0, 4), 4), [0, 1, 2, 3]);
+ * assertEquals(simulate(annealingLinear(0, 4), 4), [0, 1, 2, 3]);
  * ```
  */
 export function simulate<T>(schedule: Schedule<T>, n: number): T[] {

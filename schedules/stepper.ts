@@ -2,8 +2,12 @@ import { type Annealer, annealingLinear, annealingNo } from "./annealing.ts";
 import { _finite } from "./_validate.ts";
 
 /**
- * The seed's `Stepper` as a pure function of the step count: the value after `n` steps of
- * `nIter` is `annealer(start, end, n / nIter)` (steps past `nIter` stay at the end value).
+ * The seed's `Stepper` (fastai v1's `Scheduler`, `fastai/callback.py`) as a pure function of
+ * the step count: the value after `n` steps of `nIter` is `annealer(start, end)(n / nIter)`,
+ * and exactly `start` before any step (v1's `Scheduler.start`).
+ * Steps past `nIter` stay at the end value, where v1's keeps annealing past pct 1; no v1
+ * callback steps a finished scheduler, so no v1 run sees the difference (README,
+ * FASTAI_V1_DIFFERENCES).
  *
  * @param vals `[start, end]` (default annealer linear), or a single value (default
  * annealer `annealingNo`, end 0).
@@ -41,6 +45,7 @@ export function stepper(
     if (!(n >= 0)) {
       throw new RangeError(`Cannot step as 'n' must be >= 0: current value is ${n}`);
     }
-    return anneal(start, end, Math.min(1, n / steps));
+    // before any step, exactly the start value (v1's `Scheduler.start`), whatever the annealer
+    return n === 0 ? start : anneal(start, end)(Math.min(1, n / steps));
   };
 }

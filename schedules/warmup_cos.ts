@@ -1,5 +1,6 @@
 import { combineScheds } from "./combine_scheds.ts";
-import { schedCos, schedLin, type Schedule } from "./sched.ts";
+import { annealingCos, annealingLinear } from "./annealing.ts";
+import type { Schedule } from "./schedule.ts";
 
 /** Options of {@linkcode warmupCos}. */
 export interface WarmupCosOptions {
@@ -37,5 +38,8 @@ export function warmupCos(options: WarmupCosOptions): Schedule {
       `Cannot create warmupCos as 'pctWarmup' must be in [0, 1]: current value is ${pctWarmup}`,
     );
   }
-  return combineScheds([pctWarmup, 1 - pctWarmup], [schedLin(start, peak), schedCos(peak, end)]);
+  return combineScheds([pctWarmup, 1 - pctWarmup], [
+    annealingLinear(start, peak),
+    annealingCos(peak, end),
+  ]);
 }

@@ -1,7 +1,7 @@
 // Parzen estimators for the TPE sampler: for a numeric parameter a mixture of normals
 // truncated to the range (one per observation, plus a wide prior), discretised for
 // integers; for a categorical one a smoothed histogram. Pure functions.
-import { _normal } from "../core/_rng.ts";
+import { normal } from "../core/_rng.ts";
 
 /** erf, to 1.2e-7 (Numerical Recipes' erfc by Chebyshev fit). */
 function erf(x: number): number {
@@ -91,7 +91,7 @@ export function sampleNumeric(m: NumericMixture, rand: () => number): number {
   const hi = m.hi + m.step / 2;
   let x = NaN;
   for (let tries = 0; tries < 100; tries++) {
-    const draw = m.mus[k]! + m.sigmas[k]! * _normal(rand);
+    const draw = m.mus[k]! + m.sigmas[k]! * normal(rand);
     if (draw >= lo && draw <= hi) {
       x = draw;
       break;

@@ -10,7 +10,7 @@ import type { AshaPruner } from "./asha_pruner.ts";
 import type { MedianPruner } from "./median_pruner.ts";
 import { ashaDecision, medianDecision } from "./_decisions.ts";
 import type { Direction, TrialReports } from "./types.ts";
-import { _monitored } from "../callbacks/_tracker.ts";
+import { monitored } from "../callbacks/tracker.ts";
 
 /** A pruner, as plain data: {@linkcode medianPruner} or {@linkcode ashaPruner}. */
 export type Pruner = MedianPruner | AshaPruner;
@@ -87,7 +87,7 @@ export interface TrialCallbackOptions {
  *
  * @example
  * ```ts
- * import { dryRun } from "@fitloop/fitloop";
+ * import { dryRun } from "@fitloop/fitloop/core";
  * import { medianPruner, trialCallback } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const others = new Map([[1, [0.5, 0.4]], [2, [0.6, 0.45]]]);
@@ -111,7 +111,7 @@ export function trialCallback(options: TrialCallbackOptions): Callback {
     order: 900,
     onTrainBegin: (): StateUpdate => ({ memory: { prunedAt: -1 } }),
     async onEpochEnd(s: TrainState): Promise<StateUpdate | void> {
-      const value = _monitored(s, monitor, "sweep");
+      const value = monitored(s, monitor, "sweep");
       const metrics: Record<string, number> = {};
       s.metricNames.forEach((n, i) => (metrics[n] = s.lastMetrics[i] ?? NaN));
       const reports = await channel.epochEnd(s.epoch, metrics, value);

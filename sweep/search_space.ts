@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { _mixSeed, _mulberry32 } from "../core/_rng.ts";
+import { mixSeed, mulberry32 } from "../core/_rng.ts";
 import type { Direction, TrialRecord } from "./types.ts";
 
 /** Pick one of `values`. */
@@ -308,7 +308,7 @@ export function random(options: RandomOptions): PlannedSampler {
     );
   }
   const one = (space: SearchSpace, i: number): Record<string, unknown> => {
-    const rand = _mulberry32(_mixSeed(seed, i));
+    const rand = mulberry32(mixSeed(seed, i));
     const row: Record<string, unknown> = {};
     for (const k of Object.keys(space)) {
       const v = space[k];

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { _mixSeed, _mulberry32 } from "../core/_rng.ts";
+import { mixSeed, mulberry32 } from "../core/_rng.ts";
 import {
   ageWeights,
   categoricalProbabilities,
@@ -177,7 +177,7 @@ export function tpe(options: TpeOptions): Sampler {
       const byAge = (rs: TrialRecord[]) => rs.slice().sort((a, b) => a.index - b.index);
       const good = byAge(order.slice(0, split));
       const bad = byAge(order.slice(split));
-      const rand = _mulberry32(_mixSeed(seed ^ 0x5eed7be, index));
+      const rand = mulberry32(mixSeed(seed ^ 0x5eed7be, index));
       const row: Record<string, unknown> = {};
       const coords: Coordinate[] = [];
       for (const name of Object.keys(space)) {

@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "../backend/_env.ts";
 import { type Batches, batches } from "../core/data.ts";
-import type { HandModel } from "../core/learner.ts";
+import type { HandModel } from "../core/types.ts";
 import type { Variable } from "../core/types.ts";
 
 /** Selects the cpu backend (deterministic and always there). */

@@ -2,7 +2,7 @@
 // and a CNN; losses must agree within float tolerance and no tensor may leak on any.
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { _mulberry32 } from "../../core/_rng.ts";
+import { mulberry32 } from "../../core/_rng.ts";
 import { type BackendInfo, useBackend } from "../../backend/use_backend.ts";
 import { batches } from "../../core/data.ts";
 import { fit } from "../../core/fit.ts";
@@ -12,7 +12,7 @@ import { accuracy } from "../../core/metrics.ts";
 import { sgd } from "../../optim/sgd.ts";
 
 function values(n: number, seed: number, scale = 1): Float32Array {
-  const r = _mulberry32(seed);
+  const r = mulberry32(seed);
   return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
 }
 

@@ -4,13 +4,13 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { assert, assertEquals } from "@std/assert";
 import "../../backend/_env.ts";
-import { _mulberry32 } from "../../core/_rng.ts";
+import { mulberry32 } from "../../core/_rng.ts";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../../backend/wasm_kernels.ts";
 
 registerWasmTrainingKernels();
 
 function randoms(n: number, seed: number): Float32Array {
-  const r = _mulberry32(seed);
+  const r = mulberry32(seed);
   return Float32Array.from({ length: n }, () => r() * 2 - 1);
 }
 

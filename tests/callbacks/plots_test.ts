@@ -7,7 +7,7 @@ import {
   plotSchedule,
 } from "../../callbacks/plots.ts";
 import { _ticks } from "../../callbacks/_svg.ts";
-import { schedCos } from "../../schedules/sched.ts";
+import { annealingCos } from "../../schedules/annealing.ts";
 import type { History } from "../../core/recorder.ts";
 
 const history: History = {
@@ -58,7 +58,7 @@ Deno.test("plotLrFind() uses a log lr axis with decade ticks and marks the sugge
 });
 
 Deno.test("plotSchedule() and every plot display as SVG in Jupyter", () => {
-  const plot = plotSchedule(schedCos(1, 0), 20);
+  const plot = plotSchedule(annealingCos(1, 0), 20);
   const display = (plot as unknown as Record<symbol, () => Record<string, string>>)[
     Symbol.for("Jupyter.display")
   ]!;

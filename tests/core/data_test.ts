@@ -1,12 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertNotEquals, assertThrows } from "@std/assert";
-import { _epochBatches, type _LoopBatch, batches } from "../../core/data.ts";
+import { batches } from "../../core/data.ts";
+import { epochBatches, type LoopBatch } from "../../core/_epoch.ts";
 import { useCpu } from "../_helpers.ts";
 
 await useCpu();
 
 async function epochRows(b: ReturnType<typeof batches>, epoch: number): Promise<number[][]> {
-  const it = _epochBatches(b, epoch) as Iterator<_LoopBatch>;
+  const it = epochBatches(b, epoch) as Iterator<LoopBatch>;
   const rows: number[][] = [];
   for (let r = it.next(); !r.done; r = it.next()) {
     rows.push(Array.from(await (r.value.input as tf.Tensor).data()));
@@ -72,6 +73,6 @@ Deno.test("batches() refuses mismatched sample counts, empty data and bad batch 
   tf.dispose([x, y]);
 });
 
-Deno.test("_epochBatches() rejects what is not a data source", () => {
-  assertThrows(() => _epochBatches(42 as never, 0), TypeError, "data source must be");
+Deno.test("epochBatches() rejects what is not a data source", () => {
+  assertThrows(() => epochBatches(42 as never, 0), TypeError, "data source must be");
 });

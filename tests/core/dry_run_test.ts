@@ -27,12 +27,14 @@ Deno.test("dryRun() fires fit's events in order and returns the hyper trace and 
     "backwardEnd 1",
     "batch 1",
     "backwardEnd 2",
+    "batch 2", // the validation batch, as in fit
     "epochEnd 0.5",
     "epochBegin 1",
     "batch 2",
     "backwardEnd 3",
     "batch 3",
     "backwardEnd 4",
+    "batch 4",
     "epochEnd 0.6",
     "trainEnd",
   ]);

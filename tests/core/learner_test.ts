@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertThrows } from "@std/assert";
-import { _params, learner } from "../../core/learner.ts";
+import { learner } from "../../core/learner.ts";
+import { trainableParams } from "../../core/_params.ts";
 import { mse } from "../../core/losses.ts";
 import { sgd } from "../../optim/sgd.ts";
 import { mlp, useCpu } from "../_helpers.ts";
@@ -27,7 +28,7 @@ Deno.test("learner() defaults: adam, lr 1e-3, wd 0, true weight decay, one layer
   const model = mlp();
   const learn = learner({ model, data: { train: [] }, loss: mse });
   assertEquals([learn.optimizer.name, learn.lr, learn.wd, learn.trueWd], ["adam", 1e-3, 0, true]);
-  const { params, nGroups } = _params(learn);
+  const { params, nGroups } = trainableParams(learn);
   assertEquals(nGroups, 1);
   assertEquals(params.length, 4);
   model.dispose();
@@ -49,7 +50,7 @@ Deno.test("a LayersModel split gives layer groups; bnWd: false exempts biases an
     bnWd: false,
     layerGroups: { splitAt: [1] },
   });
-  const { params, nGroups } = _params(learn);
+  const { params, nGroups } = trainableParams(learn);
   assertEquals(nGroups, 2);
   const view = params.map((p) => `${p.variable.name.split("/").at(-1)}:${p.group}:${p.decay}`);
   assertEquals(view, [
@@ -67,6 +68,6 @@ Deno.test("frozen layers are not trained", () => {
   const model = mlp();
   model.layers[0]!.trainable = false;
   const learn = learner({ model, data: { train: [] }, loss: mse });
-  assertEquals(_params(learn).params.length, 2);
+  assertEquals(trainableParams(learn).params.length, 2);
   model.dispose();
 });

@@ -1,11 +1,8 @@
-// sgdrScheds, warmupCos, piecewise, atStep, joinScheds and simulate.
+// sgdrScheds, warmupCos, piecewise and simulate.
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import {
-  atStep,
-  joinScheds,
+  annealingLinear,
   piecewise,
-  schedLin,
-  schedNo,
   sgdrScheds,
   simulate,
   warmupCos,
@@ -43,23 +40,8 @@ Deno.test("piecewise() changes value at the boundaries", () => {
   );
 });
 
-Deno.test("atStep() and joinScheds() compose step schedules with local time", () => {
-  const warm = atStep(schedLin(0, 1), 10);
-  const decay = atStep(schedLin(1, 0), 20);
-  const s = joinScheds([warm, decay], [10]);
-  assertAlmostEquals(s(0), 0);
-  assertAlmostEquals(s(5), 0.5);
-  assertAlmostEquals(s(10), 1);
-  assertAlmostEquals(s(20), 0.5);
-  assertAlmostEquals(s(30), 0);
-  assertAlmostEquals(s(100), 0);
-  assertThrows(() => joinScheds([warm], [10]), RangeError, "one more");
-  assertThrows(() => joinScheds([warm, warm, warm], [10, 5]), RangeError, "'boundaries[1]'");
-  assertThrows(() => atStep(schedNo(1), 0), RangeError, "'totalSteps'");
-});
-
 Deno.test("simulate() returns the value each of n steps sees", () => {
-  assertEquals(simulate(schedLin(0, 1), 4), [0, 0.25, 0.5, 0.75]);
-  assertEquals(simulate(schedLin(0, 1), 0), []);
-  assertThrows(() => simulate(schedLin(0, 1), 1.5), RangeError, "'n'");
+  assertEquals(simulate(annealingLinear(0, 1), 4), [0, 0.25, 0.5, 0.75]);
+  assertEquals(simulate(annealingLinear(0, 1), 0), []);
+  assertThrows(() => simulate(annealingLinear(0, 1), 1.5), RangeError, "'n'");
 });

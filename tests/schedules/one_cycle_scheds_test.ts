@@ -1,5 +1,5 @@
 import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
-import { oneCycleScheds } from "../../schedules/one_cycle_scheds.ts";
+import { oneCycleScheds, oneCycleSteps } from "../../schedules/one_cycle_scheds.ts";
 
 const cosAnneal = (s: number, e: number, p: number): number =>
   e + (s - e) / 2 * (Math.cos(Math.PI * p) + 1);
@@ -52,4 +52,30 @@ Deno.test("oneCycleScheds() validates pctStart, divisors and lrMax", () => {
   assertThrows(() => oneCycleScheds({ lrMax: 1, divFactor: 0 }), RangeError, "'divFactor'");
   assertThrows(() => oneCycleScheds({ lrMax: -1 }), RangeError, "'lrMax' must be > 0");
   assertThrows(() => oneCycleScheds({ lrMax: [1, NaN] }), RangeError, "'lrMax[1]'");
+});
+
+// fastai/callbacks/one_cycle.py (v1): a1 = int(n * pct_start); two Schedulers
+// (fastai/callback.py) of a1 and n - a1 steps; batch i after i steps of the first, then
+// after i - a1 steps of the second
+Deno.test("oneCycleSteps() splits at floor(n * pctStart) whole batches, as fastai v1", () => {
+  const { lr, mom, a1 } = oneCycleSteps({ lrMax: 1 }, 21);
+  assertEquals(a1, 6);
+  assertEquals([lr(0), lr(6), mom(0), mom(6)], [1 / 25, 1, 0.95, 0.85]);
+  assertAlmostEquals(lr(3), cosAnneal(1 / 25, 1, 3 / 6), 1e-15);
+  assertAlmostEquals(lr(7), cosAnneal(1, 1 / 25e4, 1 / 15), 1e-15);
+  assertAlmostEquals(lr(21), 1 / 25e4, 1e-18); // one past the last batch: the end
+  assertAlmostEquals(lr(40), 1 / 25e4, 1e-18); // held there
+  assertAlmostEquals(mom(13), cosAnneal(0.85, 0.95, 7 / 15), 1e-15);
+  // a rise of int(10 * 0.05) = 0 batches is one step long (Scheduler: max(1, n_iter))
+  const zero = oneCycleSteps({ lrMax: 1, pctStart: 0.05 }, 10);
+  assertEquals([zero.a1, zero.lr(0), zero.lr(1)], [0, 1 / 25, 1]);
+  assertAlmostEquals(zero.lr(2), cosAnneal(1, 1 / 25e4, 1 / 10), 1e-15);
+  const groups = oneCycleSteps({ lrMax: [0.1, 1] }, 21);
+  assertEquals(groups.lr(6), [0.1, 1]);
+  assertThrows(
+    () => oneCycleSteps({ lrMax: 1 }, 0),
+    RangeError,
+    "'nIter' must be a positive integer",
+  );
+  assertThrows(() => oneCycleSteps({ lrMax: 1, pctStart: 1 }, 5), RangeError, "'pctStart'");
 });

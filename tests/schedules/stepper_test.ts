@@ -1,4 +1,4 @@
-import { assertAlmostEquals, assertThrows } from "@std/assert";
+import { assertAlmostEquals, assertEquals, assertThrows } from "@std/assert";
 import { stepper } from "../../schedules/stepper.ts";
 import { annealingCos } from "../../schedules/annealing.ts";
 
@@ -22,4 +22,11 @@ Deno.test("stepper() uses the given annealer and treats nIter < 1 as 1", () => {
   assertAlmostEquals(one(1), 1);
   assertThrows(() => at(-1), RangeError, "'n' must be >= 0");
   assertThrows(() => stepper([0, NaN], 3), RangeError, "'end' must be finite");
+});
+
+Deno.test("stepper() is exactly the start value before any step (v1's Scheduler.start)", () => {
+  // annealing_cos(4e-4, 1e-2, 0) rounds to 3.999999999999993e-4; v1 sets opt.lr = start
+  assertEquals(annealingCos(4e-4, 1e-2)(0) === 4e-4, false);
+  assertEquals(stepper([4e-4, 1e-2], 6, annealingCos)(0), 4e-4);
+  assertEquals(stepper([4e-4, 1e-2], 6, annealingCos)(6), 1e-2);
 });
