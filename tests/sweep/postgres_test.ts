@@ -12,7 +12,9 @@ import { prunedThanksToOthers, type Report, startWorker } from "./_shared.ts";
 const URL_ = Deno.env.get("FITLOOP_TEST_POSTGRES_URL");
 const REQUIRED = Deno.env.get("FITLOOP_REQUIRE_POSTGRES") === "1";
 
-type Sql = ((s: TemplateStringsArray, ...v: unknown[]) => Promise<Record<string, unknown>[]>) & {
+type Query = (s: TemplateStringsArray, ...v: unknown[]) => Promise<Record<string, unknown>[]>;
+type Sql = Query & {
+  begin<T>(fn: (tx: Query) => Promise<T>): Promise<T>;
   end(o?: { timeout?: number }): Promise<void>;
 };
 
@@ -128,7 +130,7 @@ if (!URL_) {
     const warnings: string[] = [];
     const warn = console.warn;
     console.warn = (...a: unknown[]) => void warnings.push(a.join(" "));
-    let cut = false;
+    let cutting: Promise<number> | undefined;
     try {
       const result = await sweep({
         space: { x: uniform(0, 1) },
@@ -138,11 +140,24 @@ if (!URL_) {
           const cutter = {
             name: "cutter",
             async onEpochEnd(s: { epoch: number }) {
-              if (cut || s.epoch !== 1) return;
-              cut = true;
-              // every connection of fitloop workers, from the server's side
-              await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                WHERE application_name = 'fitloop' AND pid <> pg_backend_pid()`;
+              if (cutting || s.epoch !== 1) return;
+              // Lock the reports table, so that this epoch's report (the sweep's callback
+              // runs next) waits on the server; then cut that connection from the server's
+              // side while its query is in flight, and let go of the lock.
+              let locked!: () => void;
+              const isLocked = new Promise<void>((r) => (locked = r));
+              cutting = sql.begin(async (tx) => {
+                await tx`LOCK TABLE fitloop_reports IN ACCESS EXCLUSIVE MODE`;
+                locked();
+                for (let i = 0; i < 250; i++) {
+                  const cut = await tx`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE application_name = 'fitloop' AND wait_event_type = 'Lock'`;
+                  if (cut.length) return cut.length;
+                  await new Promise((r) => setTimeout(r, 20));
+                }
+                return 0;
+              });
+              await isLocked;
             },
           };
           const run = await dryRun([cutter, ...ctx.callbacks], {
@@ -153,7 +168,7 @@ if (!URL_) {
           return run.state.lastMetrics[0]!;
         },
       });
-      assert(cut);
+      assertEquals(await cutting, 1);
       assertEquals(result.ran, 6);
       assertEquals(result.trials.map((t) => t.status), Array(6).fill("finished"));
     } finally {
