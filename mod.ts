@@ -42,6 +42,7 @@
 export { disposeLearner, type Learner, learner, type LearnerOptions } from "./core/learner.ts";
 export type { LearnerCore } from "./core/learner_core.ts";
 export { fit, type FitOptions, type FitResult } from "./core/fit.ts";
+export { freeze, type FreezeOptions, freezeTo, unfreeze } from "./core/freeze.ts";
 export type {
   HandModel,
   Input,

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Model } from "./types.ts";
 import type { LayersModel, Tensor } from "./types.ts";
-import { _modelVariables } from "./_weights.ts";
+import { _alignSpecs, _layerWeights, _modelVariables } from "./_weights.ts";
 
 const MODEL_JSON = "model.json";
 const WEIGHTS_BIN = "weights.bin";
@@ -50,10 +50,14 @@ export async function saveModelTo(model: Model, dir: string): Promise<void> {
   if (model instanceof tf.LayersModel) {
     await model.save({
       save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
-        const { weightData, weightSpecs, ...rest } = artifacts;
+        const { weightData: _d, weightSpecs: _w, ...rest } = artifacts;
+        // the weights in the stable order (model.weights reorders when layers are frozen)
+        const { data, specs } = await tf.io.encodeWeights(
+          _layerWeights(model).map((w) => ({ name: w.originalName, tensor: w.read() })),
+        );
         await write(
-          { ...rest, weightsManifest: [{ paths: [WEIGHTS_BIN], weights: weightSpecs ?? [] }] },
-          weightData ? _bytes(weightData) : new Uint8Array(),
+          { ...rest, weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }] },
+          _bytes(data),
         );
         return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
       },
@@ -122,7 +126,8 @@ export async function loadModelFrom(dir: string): Promise<LayersModel> {
 
 /**
  * Loads weights saved by {@linkcode saveModelTo} into an existing model of the same
- * architecture (by position: every weight, batch-norm statistics included).
+ * architecture (every weight, batch-norm statistics included: by name when every saved name
+ * is one of the model's, else by position in the stable layer-by-layer order).
  *
  * @param model The model to fill.
  * @param dir The directory.
@@ -145,14 +150,15 @@ export async function loadModelFrom(dir: string): Promise<LayersModel> {
  */
 export async function loadWeightsInto(model: Model, dir: string): Promise<void> {
   const { json, weights } = await _read(dir);
-  const specs = _specs(json);
+  const saved = _specs(json);
   const vars = _modelVariables(model);
+  const specs = _alignSpecs(model, saved);
   if (specs.length !== vars.length) {
     throw new RangeError(
       `Cannot load weights from '${dir}': it holds ${specs.length} weights and the model has ${vars.length}`,
     );
   }
-  const decoded = tf.io.decodeWeights(weights, specs);
+  const decoded = tf.io.decodeWeights(weights, saved);
   const values = specs.map((s) => decoded[s.name]!);
   try {
     vars.forEach((v, i) => {
