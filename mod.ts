@@ -96,6 +96,7 @@ export { timeLimit } from "./callbacks/time_limit.ts";
 export { paramScheduler } from "./callbacks/param_scheduler.ts";
 export { snapshotEvery } from "./callbacks/snapshot_every.ts";
 export { plotLosses, plotLrFind, plotMetrics } from "./callbacks/plots.ts";
+export { interpret, plotConfusion, plotTopLosses } from "./callbacks/interpret.ts";
 // optimizers and the backend
 export { adam, sgd } from "./optim/mod.ts";
 export { lrRange } from "./optim/hypers.ts";

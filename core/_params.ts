@@ -98,7 +98,11 @@ export function frozenBy(model: object): FreezeRecord | undefined {
 }
 
 /** Records a freezing (fit re-reads the trainable variables at its next batch). */
-export function recordFreeze(model: object, n: number, options: Readonly<Record<string, unknown>>): void {
+export function recordFreeze(
+  model: object,
+  n: number,
+  options: Readonly<Record<string, unknown>>,
+): void {
   _freezes.set(model, { version: freezeVersion(model) + 1, n, options });
 }
 

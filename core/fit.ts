@@ -162,7 +162,14 @@ export async function fit(
     });
   }
   const captures = captureNames(set.callbacks, learn);
-  const ops = tensorOps(learn, set, params, metricNames, set.needsLoss ? 1 : lossReadEvery, captures);
+  const ops = tensorOps(
+    learn,
+    set,
+    params,
+    metricNames,
+    set.needsLoss ? 1 : lossReadEvery,
+    captures,
+  );
   const final = await runFit(ops, { state, resuming: options.resume !== undefined });
   return { state: final, history: historyOf(final) };
 }

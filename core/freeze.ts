@@ -9,7 +9,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import type { LearnerCore } from "./learner_core.ts";
 import { isLayersModel, layerGroupsOf, recordFreeze } from "./_params.ts";
 import type { Variable } from "./types.ts";

@@ -323,7 +323,9 @@ export async function loadSnapshot(learn: LearnerCore, dir: string): Promise<Tra
     slots: { shape: number[]; values: number[] }[][];
   };
   // slots of every model variable (or, in older snapshots, of the trainable ones)
-  const owners = opt.variables === "all" ? vars : trainableParams(learn).params.map((p) => p.variable);
+  const owners = opt.variables === "all"
+    ? vars
+    : trainableParams(learn).params.map((p) => p.variable);
   if (opt.optimizer !== learn.optimizer.name) {
     refuse(`its optimizer is '${opt.optimizer}' and the learner's is '${learn.optimizer.name}'`);
   }
