@@ -45,3 +45,4 @@ export * from "./loss_metrics.ts";
 export * from "./stop_after_batches.ts";
 export * from "./show_graph.ts";
 export * from "./tensorboard.ts";
+export * from "./gradual_unfreeze.ts";

@@ -71,11 +71,18 @@ export function capturingForward(learn: LearnerCore, names: readonly string[]): 
         `Cannot train a model with ${nOut} outputs: fitloop's loss takes one output tensor`,
       );
     }
-    const tapped = tf.model({ inputs: model.inputs, outputs: [...model.outputs, ...outs] });
+    // each symbolic tensor once (a functional model refuses repeated outputs)
+    const fetched = [...model.outputs];
+    const at = outs.map((o) => {
+      const i = fetched.indexOf(o);
+      return i >= 0 ? i : fetched.push(o) - 1;
+    });
+    const tapped = tf.model({ inputs: model.inputs, outputs: fetched });
     return (input, training) => {
-      const all = tapped.apply(input as Tensor, { training }) as Tensor[];
+      const result = tapped.apply(input as Tensor, { training }) as Tensor | Tensor[];
+      const all = Array.isArray(result) ? result : [result];
       const captures: Record<string, Tensor> = {};
-      names.forEach((n, i) => (captures[n] = all[i + 1]!));
+      names.forEach((n, i) => (captures[n] = all[at[i]!]!));
       return { output: all[0]!, captures };
     };
   }
