@@ -319,7 +319,8 @@ export function plotConfusion(interp: Interpretation, options: PlotConfusionOpti
   const longest = Math.max(1, ...interp.classes.map((c) => c.length));
   const left = 44 + Math.min(160, longest * 7);
   const top = 40;
-  const bottom = 40 + Math.min(160, longest * 5);
+  const slanted = longest > 3; // long predicted labels are written at 45 degrees
+  const bottom = 44 + (slanted ? Math.min(160, longest * 5) : 0);
   const width = left + n * cell + 24;
   const height = top + n * cell + bottom;
   const rows = interp.confusion.map((row) => {
@@ -354,8 +355,11 @@ export function plotConfusion(interp: Interpretation, options: PlotConfusionOpti
     body.push(
       `<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="central" ` +
         `font-size="12">${esc(c)}</text>`,
-      `<text transform="translate(${x},${top + n * cell + 8}) rotate(45)" font-size="12">` +
-        `${esc(c)}</text>`,
+      slanted
+        ? `<text transform="translate(${x},${top + n * cell + 8}) rotate(45)" font-size="12">` +
+          `${esc(c)}</text>`
+        : `<text x="${x}" y="${top + n * cell + 16}" text-anchor="middle" font-size="12">` +
+          `${esc(c)}</text>`,
     );
   });
   body.push(

@@ -69,6 +69,7 @@ export function lossMetrics(parts: Readonly<Record<string, LossFn>>): Callback {
   const release = (s: TrainState): void => memoryOf(s, name, EMPTY).sums?.dispose();
   return {
     name,
+    order: -20, // its metrics are in lastMetrics before loggers and trackers read them
     onEpochBegin(s: TrainState): StateUpdate {
       release(s);
       return { memory: EMPTY };

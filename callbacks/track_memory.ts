@@ -74,7 +74,7 @@ export function trackMemory(options: TrackMemoryOptions = {}): Callback {
   };
   return {
     name,
-    order: 900, // after the callbacks whose tensors it counts, before the recorder
+    order: -20, // its metrics are in lastMetrics before loggers and trackers read them
     onTrainBegin: (): StateUpdate => ({ memory: INITIAL }),
     onEpochBegin: (s: TrainState): StateUpdate => ({
       memory: { ...memoryOf(s, name, INITIAL), peakBytes: read().numBytes },
