@@ -6,6 +6,7 @@ import type { Tensor } from "../core/types.ts";
 import { appendLog, emptyLog, type Log, logToArray } from "../core/log.ts";
 import { memoryOf } from "../core/callback.ts";
 import { _figure, type SvgPlot } from "./_svg.ts";
+import { _kept, type Kept } from "./_kept.ts";
 
 /** Options of {@linkcode activationStats}. */
 export interface ActivationStatsOptions {
@@ -58,10 +59,10 @@ function _layersOf(learn: LearnerCore, asked: readonly string[] | undefined): re
 }
 
 /** Reads the pending records (one read) into the logs and frees them. */
-async function _flush(m: ActivationStatsMemory): Promise<ActivationStatsMemory> {
+async function _flush(m: ActivationStatsMemory, kept: Kept): Promise<ActivationStatsMemory> {
   if (m.pending.length === 0) return m;
   const stacked = tf.stack(m.pending.slice());
-  tf.dispose(m.pending.slice());
+  kept.free(m.pending);
   const values = await stacked.data();
   stacked.dispose();
   const n = m.layers.length;
@@ -117,6 +118,7 @@ export function activationStats(options: ActivationStatsOptions = {}): Callback 
     );
   }
   let layers: readonly string[] = options.layers ?? [];
+  const kept = _kept();
   const mem = (s: TrainState): ActivationStatsMemory => memoryOf(s, NAME, _empty(layers));
   return {
     name: NAME,
@@ -130,12 +132,12 @@ export function activationStats(options: ActivationStatsOptions = {}): Callback 
       const m = mem(s);
       const outs = m.layers.map((l) => s.lastCaptures[l]);
       if (outs.length === 0 || outs.some((t) => t === undefined)) return; // a dry run
-      const row = tf.tidy(() =>
+      const row = kept.keep(tf.tidy(() =>
         tf.stack(outs.map((t) => {
           const { mean, variance } = tf.moments(tf.cast(t!, "float32"));
           return tf.stack([mean, tf.sqrt(variance)]);
         }))
-      );
+      ));
       return {
         memory: {
           ...m,
@@ -144,11 +146,14 @@ export function activationStats(options: ActivationStatsOptions = {}): Callback 
         },
       };
     },
-    onEpochEnd: async (s: TrainState): Promise<StateUpdate> => ({ memory: await _flush(mem(s)) }),
+    onEpochEnd: async (s: TrainState): Promise<StateUpdate> => ({
+      memory: await _flush(mem(s), kept),
+    }),
     async onTrainEnd(s: TrainState): Promise<StateUpdate> {
       const m = mem(s);
-      if (s.error === undefined) return { memory: await _flush(m) };
-      tf.dispose(m.pending.slice()); // after an error: free what is pending, unread
+      if (s.error === undefined) return { memory: await _flush(m, kept) };
+      kept.free(m.pending); // after an error: free what is pending, unread
+      kept.freeAll();
       return { memory: { ...m, pending: [], pendingIterations: [] } };
     },
   };

@@ -3,6 +3,7 @@ import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import type { LossFn, Tensor } from "../core/types.ts";
 import { memoryOf } from "../core/callback.ts";
+import { _kept } from "./_kept.ts";
 
 /** The memory of {@linkcode lossMetrics}: the epoch's sums, on the device. */
 export interface LossMetricsMemory {
@@ -66,7 +67,8 @@ export function lossMetrics(parts: Readonly<Record<string, LossFn>>): Callback {
   }
   const name = "lossMetrics";
   const fns = names.map((n) => parts[n]!);
-  const release = (s: TrainState): void => memoryOf(s, name, EMPTY).sums?.dispose();
+  const kept = _kept();
+  const release = (s: TrainState): void => kept.free([memoryOf(s, name, EMPTY).sums]);
   return {
     name,
     order: -20, // its metrics are in lastMetrics before loggers and trackers read them
@@ -80,11 +82,11 @@ export function lossMetrics(parts: Readonly<Record<string, LossFn>>): Callback {
       const out = s.lastOutput;
       const target = s.lastTarget;
       const size = target.shape[0] ?? 1;
-      const sums = tf.tidy(() => {
+      const sums = kept.keep(tf.tidy(() => {
         const row = tf.mul(tf.stack(fns.map((f) => f(out, target))), size);
         return m.sums ? tf.add(m.sums, row) : row;
-      });
-      m.sums?.dispose();
+      }));
+      kept.free([m.sums]);
       return { memory: { sums, count: m.count + size } };
     },
     async onEpochEnd(s: TrainState): Promise<StateUpdate> {
@@ -93,7 +95,7 @@ export function lossMetrics(parts: Readonly<Record<string, LossFn>>): Callback {
       if (m.sums) {
         const totals = await m.sums.data();
         values = Array.from(totals, (v) => v / m.count);
-        m.sums.dispose();
+        kept.free([m.sums]);
       }
       return {
         memory: EMPTY,
@@ -103,6 +105,7 @@ export function lossMetrics(parts: Readonly<Record<string, LossFn>>): Callback {
     },
     onTrainEnd(s: TrainState): StateUpdate {
       release(s); // after an error mid-validation
+      kept.freeAll();
       return { memory: EMPTY };
     },
   };

@@ -4,6 +4,7 @@ import type { TrainState } from "../core/state.ts";
 import type { Tensor } from "../core/types.ts";
 import { memoryOf } from "../core/callback.ts";
 import { _modelVariables } from "../core/_weights.ts";
+import { _kept } from "./_kept.ts";
 import { type _Event, _eventBytes, type _Histogram, _tfRecord, type _Value } from "./_tb_events.ts";
 
 /** Options of {@linkcode tensorBoard}. */
@@ -87,6 +88,7 @@ export function tensorBoard(options: TensorBoardOptions): Callback {
     }
   }
   const initial: TensorBoardMemory = { path: "", losses: [], batches: [] };
+  const kept = _kept();
   const mem = (s: TrainState): TensorBoardMemory => memoryOf(s, NAME, initial);
   const append = async (path: string, events: readonly _Event[]): Promise<void> => {
     const records = events.map((e) => _tfRecord(_eventBytes(e)));
@@ -101,7 +103,7 @@ export function tensorBoard(options: TensorBoardOptions): Callback {
   const flush = async (m: TensorBoardMemory): Promise<TensorBoardMemory> => {
     if (m.losses.length === 0) return m;
     const stacked = tf.stack(m.losses.slice());
-    tf.dispose(m.losses.slice());
+    kept.free(m.losses);
     let values: ArrayLike<number>;
     try {
       values = await stacked.data();
@@ -138,7 +140,7 @@ export function tensorBoard(options: TensorBoardOptions): Callback {
       return {
         memory: {
           ...m,
-          losses: [...m.losses, tf.clone(s.lastLoss)],
+          losses: [...m.losses, kept.keep(tf.clone(s.lastLoss))],
           batches: [
             ...m.batches,
             { step: s.iteration, time: now(), lr: h?.lr ?? NaN, mom: h?.mom ?? NaN },
@@ -167,7 +169,8 @@ export function tensorBoard(options: TensorBoardOptions): Callback {
     async onTrainEnd(s: TrainState): Promise<StateUpdate> {
       const m = mem(s);
       if (s.error === undefined) return { memory: await flush(m) };
-      tf.dispose(m.losses.slice()); // after an error: free the losses not written
+      kept.free(m.losses); // after an error: free the losses not written
+      kept.freeAll();
       return { memory: { ...m, losses: [], batches: [] } };
     },
   };
