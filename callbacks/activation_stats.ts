@@ -130,7 +130,14 @@ export function activationStats(options: ActivationStatsOptions = {}): Callback 
     onBatchEnd(s: TrainState): StateUpdate | void {
       if (!s.train || s.iteration % every !== 0) return;
       const m = mem(s);
-      const outs = m.layers.map((l) => s.lastCaptures[l]);
+      // by position: a resumed run's model may name its layers anew
+      const outs = layers.map((l) => s.lastCaptures[l]);
+      if (outs.length !== m.layers.length) {
+        throw new RangeError(
+          `Cannot record activations of ${outs.length} layers in a run that recorded ` +
+            `${m.layers.length} (${m.layers.join(", ")})`,
+        );
+      }
       if (outs.length === 0 || outs.some((t) => t === undefined)) return; // a dry run
       const row = kept.keep(tf.tidy(() =>
         tf.stack(outs.map((t) => {

@@ -209,6 +209,7 @@ function tensorOps(
   const accumulated = gradAccumulator();
   let variables = params.map((p) => p.variable);
   // freezing during the fit (gradualUnfreeze) changes what is trained from the next batch
+  // whose gradients are recorded (the batch in hand when it happens in onBatchBegin)
   let frozenAt = freezeVersion(learn.model);
   const refreshParams = (): void => {
     if (freezeVersion(learn.model) === frozenAt) return;
@@ -245,7 +246,6 @@ function tensorOps(
     begin(s: TrainState, batch: LoopBatch, train: boolean): TrainState {
       owner.startBatch(batch);
       if (train) {
-        refreshParams();
         for (let i = 0; i < dropouts.length; i++) {
           dropouts[i]!.seed = mixSeed(mixSeed(s.seed, s.iteration), i);
         }
@@ -273,6 +273,7 @@ function tensorOps(
       return loss;
     },
     async backward(s: TrainState, body): Promise<TrainState> {
+      refreshParams(); // after onBatchBegin: a freezing there counts for this batch
       let recorded;
       try {
         recorded = recordGradients(variables, () => {
