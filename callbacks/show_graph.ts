@@ -20,9 +20,12 @@ export interface ShowGraphOptions {
 let _graphs = 0;
 
 function _jupyter(): JupyterDisplay | undefined {
-  const j = (Deno as unknown as {
-    jupyter?: { display(o: unknown, p: unknown): Promise<void> };
-  }).jupyter;
+  let j: { display(o: unknown, p: unknown): Promise<void> } | undefined;
+  try {
+    j = (Deno as unknown as { jupyter?: typeof j }).jupyter; // throws outside `deno jupyter`
+  } catch {
+    return undefined;
+  }
   if (!j || typeof j.display !== "function") return undefined;
   return (bundle, { update, id }) =>
     void j.display(bundle, { raw: true, update, display_id: id }).catch(() => {});
