@@ -6,8 +6,9 @@
 //
 //   deno run -A examples/transfer.ts [--samples 6000] [--epochs 2] [--out runs/transfer-…]
 //
-// Leaves in the output directory: summary.txt (model summary), history.csv,
-// confusion.svg, top_losses.svg, activations.svg and TensorBoard event files in tb/.
+// Leaves in the output directory: summary.txt (model summary), history.csv and
+// history_unfrozen.csv (one per phase), confusion.svg, top_losses.svg, activations.svg and
+// TensorBoard event files in tb/.
 import * as tf from "@tensorflow/tfjs";
 import {
   accuracy,
@@ -161,7 +162,7 @@ export async function main(args: readonly string[], log = console.log): Promise<
   const all = await fit(learn, epochs, {
     lr: lrRange(1e-4, 1e-2),
     callbacks: [
-      csvLogger({ path: `${out}/history.csv`, append: true }),
+      csvLogger({ path: `${out}/history_unfrozen.csv` }), // more columns: trackMemory's
       activationStats({ layers: ["dst_conv1", "dst_conv2", "dst_head"], every: 4 }),
       trackMemory(),
       tensorBoard({ logDir: `${out}/tb` }),
