@@ -134,7 +134,8 @@ export function freezeTo(learn: LearnerCore, n: number, options: FreezeOptions =
 
 /**
  * Freezes every layer group but the last (fastai's `freeze`): only the head trains.
- * Normalisation layers stay trainable unless `trainBn: false`.
+ * Normalisation layers stay trainable unless `trainBn: false`. A learner without
+ * `layerGroups` has one group, so nothing is frozen (as in fastai): give it groups first.
  *
  * @param learn The learner.
  * @param options Whether normalisation layers stay trainable.

@@ -29,7 +29,7 @@ function threeGroups(start = [0.5, -0.25, 1]) {
     optimizer: sgd(),
     layerGroups: vars.map((v) => [v]),
   });
-  const values = async () => Promise.all(vars.map((v) => v.data().then((d) => d[0]!)));
+  const values = () => Promise.all(vars.map((v) => v.data().then((d) => d[0]!)));
   return { learn, values, dispose: () => (disposeLearner(learn), tf.dispose([...vars, x, y])) };
 }
 
