@@ -52,7 +52,7 @@ const INITIAL: TrackMemoryMemory = { peakBytes: 0, tensors: [], warnings: [] };
  * import { assertEquals, assertStringIncludes } from "@std/assert";
  * let live = 10;
  * const warnings: string[] = [];
- * const leak = { name: "leak", onEpochEnd: () => void (live += 1) };
+ * const leak = { name: "leak", onEpochBegin: () => void (live += 1) };
  * const run = await dryRun([leak, trackMemory({
  *   memory: () => ({ numTensors: live, numBytes: live * 4 }),
  *   warn: (m) => void warnings.push(m),
