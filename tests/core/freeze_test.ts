@@ -358,3 +358,39 @@ Deno.test("fork copies the freezing and every moment", async () => {
   f.dispose();
   run.dispose();
 });
+
+Deno.test("a frozen model saved and loaded into a model whose layers are named otherwise: by position, in the stable order", async () => {
+  const make = () =>
+    tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 4, inputShape: [3] }),
+        tf.layers.batchNormalization(),
+        tf.layers.dense({ units: 4 }),
+      ],
+    });
+  const a = make();
+  const b = make(); // other automatic names: loading cannot go by name
+  const x = tf.randomNormal([8, 3], 0, 1, "float32", 1);
+  tf.tidy(() => void a.apply(x, { training: true })); // moving statistics away from 0 and 1
+  for (const w of a.weights) {
+    tf.tidy(() => w.write(tf.randomNormal(w.shape as number[], 0, 1, "float32", w.id)));
+  }
+  const learn = learner({
+    model: a,
+    data: { train: [] },
+    loss: mse,
+    layerGroups: { splitAt: [2] },
+  });
+  freeze(learn, { trainBn: false }); // model.weights now lists the last dense layer first
+  const dir = await Deno.makeTempDir();
+  await saveModelTo(a, dir);
+  await loadWeightsInto(b, dir);
+  const [va, vb] = [_modelVariables(a), _modelVariables(b)];
+  for (let i = 0; i < va.length; i++) {
+    assertEquals(await vb[i]!.data(), await va[i]!.data(), `weight ${i}`);
+  }
+  a.dispose();
+  b.dispose();
+  x.dispose();
+  await Deno.remove(dir, { recursive: true });
+});
