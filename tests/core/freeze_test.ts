@@ -373,7 +373,7 @@ Deno.test("a frozen model saved and loaded into a model whose layers are named o
   const x = tf.randomNormal([8, 3], 0, 1, "float32", 1);
   tf.tidy(() => void a.apply(x, { training: true })); // moving statistics away from 0 and 1
   for (const w of a.weights) {
-    tf.tidy(() => w.write(tf.randomNormal(w.shape as number[], 0, 1, "float32", w.id)));
+    tf.tidy(() => void w.write(tf.randomNormal(w.shape as number[], 0, 1, "float32", w.id)));
   }
   const learn = learner({
     model: a,
