@@ -161,15 +161,7 @@ export async function fit(
       ...(nBatches === undefined ? {} : { nBatches }),
     });
   }
-  const captures = captureNames(set.callbacks, learn);
-  const ops = tensorOps(
-    learn,
-    set,
-    params,
-    metricNames,
-    set.needsLoss ? 1 : lossReadEvery,
-    captures,
-  );
+  const ops = tensorOps(learn, set, params, metricNames, set.needsLoss ? 1 : lossReadEvery);
   const final = await runFit(ops, { state, resuming: options.resume !== undefined });
   return { state: final, history: historyOf(final) };
 }
@@ -201,7 +193,6 @@ function tensorOps(
   params: readonly Param[],
   metricNames: readonly string[],
   readEvery: number,
-  captureNames: readonly string[] = [],
 ): LoopOps<LoopBatch> {
   const ctx: FitContext = { learner: learn };
   const owner = tensorOwner();
@@ -217,7 +208,7 @@ function tensorOps(
     params = trainableParams(learn).params;
     variables = params.map((p) => p.variable);
   };
-  const forwardPass = capturingForward(learn, captureNames);
+  const forwardPass = capturingForward(learn, captureNames(set.callbacks, learn));
   const dropouts = dropoutsOf(learn);
   const pause = breather();
   // the loss as computed, before onBackwardBegin replacements (what gets recorded)
