@@ -42,6 +42,7 @@
 export { disposeLearner, type Learner, learner, type LearnerOptions } from "./core/learner.ts";
 export type { LearnerCore } from "./core/learner_core.ts";
 export { fit, type FitOptions, type FitResult } from "./core/fit.ts";
+export { freeze, type FreezeOptions, freezeTo, unfreeze } from "./core/freeze.ts";
 export type {
   HandModel,
   Input,
@@ -95,6 +96,7 @@ export { timeLimit } from "./callbacks/time_limit.ts";
 export { paramScheduler } from "./callbacks/param_scheduler.ts";
 export { snapshotEvery } from "./callbacks/snapshot_every.ts";
 export { plotLosses, plotLrFind, plotMetrics } from "./callbacks/plots.ts";
+export { interpret, plotConfusion, plotTopLosses } from "./callbacks/interpret.ts";
 // optimizers and the backend
 export { adam, sgd } from "./optim/mod.ts";
 export { lrRange } from "./optim/hypers.ts";

@@ -3,7 +3,7 @@
 // tensors), with the resume point skipped.
 import * as tf from "@tensorflow/tfjs";
 import type { Batch, Batches, DatasetLike, DataSource } from "./data.ts";
-import { permutation } from "./_rng.ts";
+import { permutation, weightedDraws } from "./_rng.ts";
 import type { Input, Tensor } from "./types.ts";
 
 /** One batch in hand, with whether the loop must dispose its tensors. */
@@ -133,12 +133,17 @@ function _batchesIterator(
   seed: number,
   skip: number,
 ): Iterator<LoopBatch> {
-  const order = b.shuffle ? permutation(b.nSamples, seed, epoch) : _identity(b.nSamples);
-  let start = Math.min(b.nSamples, skip * b.batchSize);
+  const total = b.weights ? b.samplesPerEpoch : b.nSamples;
+  const order = b.weights
+    ? weightedDraws(b.weights, total, seed, epoch)
+    : b.shuffle
+    ? permutation(b.nSamples, seed, epoch)
+    : _identity(b.nSamples);
+  let start = Math.min(total, skip * b.batchSize);
   return {
     next(): IteratorResult<LoopBatch> {
-      if (start >= b.nSamples) return { done: true, value: undefined };
-      const end = Math.min(start + b.batchSize, b.nSamples);
+      if (start >= total) return { done: true, value: undefined };
+      const end = Math.min(start + b.batchSize, total);
       const idx = tf.tensor1d(order.subarray(start, end), "int32");
       const input = tf.gather(b.x, idx);
       const target = tf.gather(b.y, idx);

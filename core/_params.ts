@@ -45,53 +45,90 @@ function _layerOf(model: LayersModel): Map<string, { index: number; norm: boolea
   const map = new Map<string, { index: number; norm: boolean }>();
   model.layers.forEach((layer, index) => {
     const norm = /Normalization/.test(layer.getClassName());
-    for (const w of layer.trainableWeights) map.set((w.read() as Variable).name, { index, norm });
+    for (const w of layer.weights) map.set((w.read() as Variable).name, { index, norm });
   });
   return map;
+}
+
+/** The layer groups of a learner: how many, and the group of a variable (undefined: none). */
+export function layerGroupsOf(
+  learn: LearnerCore,
+): { nGroups: number; groupOf: (v: Variable) => number | undefined } {
+  const groups = learn.layerGroups;
+  if (groups && Array.isArray(groups)) {
+    const lists = groups as readonly (readonly Variable[])[];
+    const index = new Map<string, number>();
+    lists.forEach((list, g) => list.forEach((v) => index.set(v.name, g)));
+    return { nGroups: lists.length, groupOf: (v) => index.get(v.name) };
+  }
+  const model = learn.model;
+  if (groups && isLayersModel(model)) {
+    const splitAt = (groups as LayerSplit).splitAt;
+    const layers = _layerOf(model);
+    return {
+      nGroups: splitAt.length + 1,
+      groupOf: (v) => {
+        const index = layers.get(v.name)?.index ?? 0;
+        let g = 0;
+        while (g < splitAt.length && index >= splitAt[g]!) g++;
+        return g;
+      },
+    };
+  }
+  return { nGroups: 1, groupOf: () => 0 };
+}
+
+/** How a model was last frozen (`freezeTo(learn, n, options)`), and how many times. */
+export interface FreezeRecord {
+  readonly version: number;
+  readonly n: number;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+const _freezes = new WeakMap<object, FreezeRecord>();
+
+/** How many times the model's trainability was changed by freezing (0: never). */
+export function freezeVersion(model: object): number {
+  return _freezes.get(model)?.version ?? 0;
+}
+
+/** The model's last freezing, if any. */
+export function frozenBy(model: object): FreezeRecord | undefined {
+  return _freezes.get(model);
+}
+
+/** Records a freezing (fit re-reads the trainable variables at its next batch). */
+export function recordFreeze(
+  model: object,
+  n: number,
+  options: Readonly<Record<string, unknown>>,
+): void {
+  _freezes.set(model, { version: freezeVersion(model) + 1, n, options });
 }
 
 /** The trainable parameters now (freezing may change them between fits), with groups. */
 export function trainableParams(learn: LearnerCore): { params: Param[]; nGroups: number } {
   const model = learn.model;
-  const groups = learn.layerGroups;
+  const { nGroups, groupOf } = layerGroupsOf(learn);
   let variables: Variable[];
-  let groupOf: (v: Variable) => number = () => 0;
-  let nGroups = 1;
   let decays: (v: Variable) => boolean = () => true;
   if (isLayersModel(model)) {
     variables = model.trainableWeights.map((w) => w.read() as Variable);
-    const layers = _layerOf(model);
     if (!learn.bnWd) {
+      const layers = _layerOf(model);
       decays = (v) => !(layers.get(v.name)?.norm ?? false) && !/bias$/.test(v.name);
-    }
-    if (groups && !Array.isArray(groups)) {
-      const splitAt = (groups as LayerSplit).splitAt;
-      nGroups = splitAt.length + 1;
-      groupOf = (v) => {
-        const index = layers.get(v.name)?.index ?? 0;
-        let g = 0;
-        while (g < splitAt.length && index >= splitAt[g]!) g++;
-        return g;
-      };
     }
   } else {
     variables = model.variables.filter((v) => v.trainable);
     if (!learn.bnWd) decays = (v) => !learn.noDecay(v);
   }
-  if (groups && Array.isArray(groups)) {
-    const lists = groups as readonly (readonly Variable[])[];
-    const index = new Map<string, number>();
-    lists.forEach((list, g) => list.forEach((v) => index.set(v.name, g)));
-    nGroups = lists.length;
-    variables = variables.filter((v) => index.has(v.name));
-    groupOf = (v) => index.get(v.name)!;
-  }
+  variables = variables.filter((v) => groupOf(v) !== undefined);
   if (variables.length === 0) {
     throw new RangeError("Cannot fit as the model has no trainable variables: current count is 0");
   }
   const params = variables.map((variable) => ({
     variable,
-    group: groupOf(variable),
+    group: groupOf(variable)!,
     decay: decays(variable),
   }));
   return { params, nGroups };

@@ -36,6 +36,36 @@ export function permutation(n: number, seed: number, epoch: number): Int32Array 
   return order;
 }
 
+/**
+ * `m` indices drawn with replacement, index i with probability `weights[i] / sum` (as
+ * PyTorch's WeightedRandomSampler), for (seed, epoch): inverse CDF over mulberry32.
+ */
+export function weightedDraws(
+  weights: ArrayLike<number>,
+  m: number,
+  seed: number,
+  epoch: number,
+): Int32Array {
+  const n = weights.length;
+  const cdf = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) cdf[i] = sum += weights[i]!;
+  const rand = mulberry32(mixSeed(seed, epoch));
+  const out = new Int32Array(m);
+  for (let k = 0; k < m; k++) {
+    const u = rand() * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cdf[mid]! > u) hi = mid;
+      else lo = mid + 1;
+    }
+    out[k] = lo;
+  }
+  return out;
+}
+
 /** A standard normal sample (Box-Muller) from a uniform generator. */
 export function normal(rand: () => number): number {
   let u = 0;

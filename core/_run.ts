@@ -20,8 +20,8 @@ export interface LoopOps<B> {
   validBatches(s: TrainState, epoch: number): BatchIterator<B> | undefined;
   /** The state with the batch in hand (the ops take charge of its tensors). */
   begin(s: TrainState, batch: B, train: boolean): TrainState;
-  /** The model's output for the batch in hand. */
-  forward(s: TrainState, train: boolean): TrainState["lastOutput"];
+  /** The model's output for the batch in hand, and the intermediate outputs asked for. */
+  forward(s: TrainState, train: boolean): Pick<TrainState, "lastOutput" | "lastCaptures">;
   /** The loss of the batch in hand (training: inside the recording). */
   loss(s: TrainState): TrainState["lastLoss"];
   /**
@@ -162,7 +162,7 @@ async function trainEpoch<B>(
 async function trainBatch<B>(ops: LoopOps<B>, s: TrainState, batch: B): Promise<TrainState> {
   s = await ops.event(ops.begin(s, batch, true), "onBatchBegin");
   s = await ops.backward(s, (st) => {
-    st = ops.eventSync({ ...st, lastOutput: ops.forward(st, true) }, "onLossBegin");
+    st = ops.eventSync({ ...st, ...ops.forward(st, true) }, "onLossBegin");
     return ops.eventSync({ ...st, lastLoss: ops.loss(st) }, "onBackwardBegin");
   });
   s = await ops.event(s, "onBackwardEnd");
@@ -184,7 +184,7 @@ async function validate<B>(
       const item = await next(it);
       if (item.done) break;
       s = await ops.event(ops.begin(s, item.value, false), "onBatchBegin");
-      s = await ops.event({ ...s, lastOutput: ops.forward(s, false) }, "onLossBegin");
+      s = await ops.event({ ...s, ...ops.forward(s, false) }, "onLossBegin");
       s = { ...s, lastLoss: ops.loss(s) };
       ops.evaluate(s);
       s = await ops.event(s, "onBatchEnd");

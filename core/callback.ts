@@ -132,6 +132,13 @@ export interface Callback {
    * winning. @default {{}}
    */
   readonly setsHypers?: Readonly<Partial<Record<EventName, readonly string[]>>>;
+  /**
+   * Intermediate outputs this callback reads: given the learner, the names of the layers
+   * (a LayersModel's layer names, or the names a hand-written model passes to `capture`)
+   * whose outputs the loop keeps from each batch's forward pass in `state.lastCaptures`.
+   * Asked once when the fit starts. @default {undefined}
+   */
+  readonly captures?: (learner: LearnerCore) => readonly string[];
   /** Before the first epoch. */
   readonly onTrainBegin?: Hook;
   /** At the start of each epoch. */

@@ -24,6 +24,16 @@ export interface BatchesOptions {
   readonly shuffle?: boolean;
   /** Seed of the shuffle: the same seed gives the same orders. @default {the fit's seed} */
   readonly seed?: number;
+  /**
+   * Sampling weights, one per sample (oversampling, as fastai's OverSamplingCallback):
+   * each epoch draws `samplesPerEpoch` samples with replacement, sample `i` with
+   * probability `weights[i] / sum(weights)`, from the seed and the epoch (runs repeat and
+   * resume exactly); `shuffle` is then moot. See {@linkcode balancedWeights}.
+   * @default {undefined}
+   */
+  readonly weights?: ArrayLike<number>;
+  /** Samples drawn per epoch with `weights`. @default {the number of samples} */
+  readonly samplesPerEpoch?: number;
   /** Shape of `x` when it is a typed array. @default {[n, x.length / n]} */
   readonly xShape?: readonly number[];
   /** Shape of `y` when it is a typed array. @default {[n]} */
@@ -46,6 +56,10 @@ export interface Batches {
   readonly seed: number | undefined;
   /** Number of samples. */
   readonly nSamples: number;
+  /** Sampling weights (a copy), or undefined when every sample is visited once an epoch. */
+  readonly weights: Float64Array | undefined;
+  /** Samples per epoch: drawn with `weights`, else `nSamples`. */
+  readonly samplesPerEpoch: number;
   /** Number of batches per epoch. */
   readonly length: number;
   /** Frees `x` and `y` if `batches()` made them from typed arrays (a no-op otherwise). */
@@ -148,11 +162,35 @@ export function batches(
       `Cannot make batches as inputs and targets must hold the same number of samples: ${shapes}`,
     );
   }
-  if (n === 0) {
-    throw new RangeError("Cannot make batches as the dataset is empty: x has 0 samples");
-  }
   const madeX = xt !== x;
   const madeY = yt !== y;
+  const fail = (error: Error): never => {
+    if (madeX) xt.dispose();
+    if (madeY) yt.dispose();
+    throw error;
+  };
+  if (n === 0) fail(new RangeError("Cannot make batches as the dataset is empty: x has 0 samples"));
+  const weights = options.weights === undefined ? undefined : Float64Array.from(options.weights);
+  if (weights) {
+    const bad = weights.findIndex((w) => !(Number.isFinite(w) && w >= 0));
+    if (weights.length !== n || bad >= 0 || !weights.some((w) => w > 0)) {
+      fail(
+        new RangeError(
+          `Cannot make batches as 'weights' must hold ${n} finite non-negative numbers, not all ` +
+            `zero: current value has length ${weights.length}` +
+            (bad >= 0 ? ` and weights[${bad}] = ${weights[bad]}` : ""),
+        ),
+      );
+    }
+  }
+  const samplesPerEpoch = weights ? options.samplesPerEpoch ?? n : n;
+  if (!(Number.isInteger(samplesPerEpoch) && samplesPerEpoch >= 1)) {
+    fail(
+      new RangeError(
+        `Cannot make batches as 'samplesPerEpoch' must be a positive integer: current value is ${samplesPerEpoch}`,
+      ),
+    );
+  }
   return {
     kind: "batches",
     x: xt,
@@ -161,10 +199,51 @@ export function batches(
     shuffle,
     seed,
     nSamples: n,
-    length: Math.ceil(n / batchSize),
+    weights,
+    samplesPerEpoch,
+    length: Math.ceil(samplesPerEpoch / batchSize),
     dispose(): void {
       if (madeX && !xt.isDisposed) xt.dispose();
       if (madeY && !yt.isDisposed) yt.dispose();
     },
   };
+}
+
+/**
+ * Oversampling weights that balance classes (fastai's OverSamplingCallback): each sample
+ * weighs `1 / count(its class)`, and an epoch draws `nClasses * max(count)` samples, so
+ * each class is drawn as often, on average, as the largest one holds. Spread the result
+ * into {@linkcode batches}'s options.
+ *
+ * @param labels Integer class labels, one per sample.
+ * @returns `weights` and `samplesPerEpoch` for `batches()`.
+ * @throws {RangeError} If `labels` is empty or holds a value that is not a non-negative integer.
+ *
+ * @example Three samples of class 0, one of class 1
+ * ```ts
+ * import { balancedWeights } from "@fitloop/fitloop/core";
+ * import { assertEquals } from "@std/assert";
+ * const { weights, samplesPerEpoch } = balancedWeights([0, 0, 0, 1]);
+ * assertEquals([...weights], [1 / 3, 1 / 3, 1 / 3, 1]);
+ * assertEquals(samplesPerEpoch, 6);
+ * ```
+ */
+export function balancedWeights(
+  labels: ArrayLike<number>,
+): { weights: Float64Array; samplesPerEpoch: number } {
+  if (labels.length === 0) {
+    throw new RangeError("Cannot balance classes as 'labels' is empty: current length is 0");
+  }
+  const counts = new Map<number, number>();
+  for (let i = 0; i < labels.length; i++) {
+    const c = labels[i]!;
+    if (!(Number.isInteger(c) && c >= 0)) {
+      throw new RangeError(
+        `Cannot balance classes as 'labels' must hold non-negative integers: labels[${i}] is ${c}`,
+      );
+    }
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  const weights = Float64Array.from(labels, (c) => 1 / counts.get(c)!);
+  return { weights, samplesPerEpoch: counts.size * Math.max(...counts.values()) };
 }

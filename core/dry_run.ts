@@ -123,7 +123,7 @@ export async function dryRun(
     },
     validBatches: () => count(validBatchesPerEpoch),
     begin: (s, _batch, train) => beginBatch(s, undefined as never, undefined as never, train),
-    forward: () => undefined,
+    forward: (s) => ({ lastOutput: undefined, lastCaptures: s.lastCaptures }),
     loss: () => undefined,
     backward(s, body): Promise<TrainState> {
       const st = body(s);

@@ -30,7 +30,8 @@ import { breather } from "./_breathe.ts";
 import { epochBatches, type LoopBatch, sourceLength } from "./_epoch.ts";
 import { recordGradients } from "./_gradients.ts";
 import { lossReader } from "./_loss_reader.ts";
-import { forward, regularization, trainableParams } from "./_params.ts";
+import { freezeVersion, regularization, trainableParams } from "./_params.ts";
+import { captureNames, capturingForward } from "./_captures.ts";
 import { mixSeed } from "./_rng.ts";
 import { type LoopOps, runFit } from "./_run.ts";
 import { tensorOwner } from "./_tensor_owner.ts";
@@ -197,7 +198,17 @@ function tensorOps(
   const owner = tensorOwner();
   const losses = lossReader(readEvery);
   const accumulated = gradAccumulator();
-  const variables = params.map((p) => p.variable);
+  let variables = params.map((p) => p.variable);
+  // freezing during the fit (gradualUnfreeze) changes what is trained from the next batch
+  // whose gradients are recorded (the batch in hand when it happens in onBatchBegin)
+  let frozenAt = freezeVersion(learn.model);
+  const refreshParams = (): void => {
+    if (freezeVersion(learn.model) === frozenAt) return;
+    frozenAt = freezeVersion(learn.model);
+    params = trainableParams(learn).params;
+    variables = params.map((p) => p.variable);
+  };
+  const forwardPass = capturingForward(learn, captureNames(set.callbacks, learn));
   const dropouts = dropoutsOf(learn);
   const pause = breather();
   // the loss as computed, before onBackwardBegin replacements (what gets recorded)
@@ -232,12 +243,11 @@ function tensorOps(
       }
       return beginBatch(s, batch.input, batch.target, train);
     },
-    forward(s: TrainState, train: boolean): Tensor {
+    forward(s: TrainState, train: boolean): Pick<TrainState, "lastOutput" | "lastCaptures"> {
       const input: Input = s.lastInput!;
-      if (train) return forward(learn, input, true);
-      const out = tf.tidy(() => forward(learn, input, false));
-      owner.own(out);
-      return out;
+      const out = train ? forwardPass(input, true) : tf.tidy(() => forwardPass(input, false));
+      if (!train) owner.own(out);
+      return { lastOutput: out.output, lastCaptures: out.captures };
     },
     loss(s: TrainState): Scalar {
       if (!s.train) {
@@ -254,12 +264,14 @@ function tensorOps(
       return loss;
     },
     async backward(s: TrainState, body): Promise<TrainState> {
+      refreshParams(); // after onBatchBegin: a freezing there counts for this batch
       let recorded;
       try {
         recorded = recordGradients(variables, () => {
           const st = body(s);
           tf.keep(st.lastOutput!);
           tf.keep(st.lastLoss!);
+          for (const t of Object.values(st.lastCaptures)) tf.keep(t);
           return { loss: st.lastLoss as Scalar, skipBackward: st.skipBackward, carry: st };
         });
       } catch (e) {
@@ -267,7 +279,7 @@ function tensorOps(
         throw e;
       }
       const st = recorded.carry;
-      owner.own([st.lastOutput, st.lastLoss]);
+      owner.own([st.lastOutput, st.lastLoss, st.lastCaptures]);
       owner.own(recorded.grads);
       if (recorded.grads && Object.keys(recorded.grads).length === 0) {
         takeRaw()?.dispose();

@@ -25,6 +25,7 @@ export * from "./callback.ts";
 export * from "./handler.ts";
 export * from "./learner_core.ts";
 export * from "./learner.ts";
+export * from "./freeze.ts";
 export * from "./data.ts";
 export * from "./losses.ts";
 export * from "./metrics.ts";

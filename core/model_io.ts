@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Model } from "./types.ts";
 import type { LayersModel, Tensor } from "./types.ts";
-import { _modelVariables } from "./_weights.ts";
+import { _alignSpecs, _modelVariables } from "./_weights.ts";
 
 const MODEL_JSON = "model.json";
 const WEIGHTS_BIN = "weights.bin";
@@ -51,9 +51,14 @@ export async function saveModelTo(model: Model, dir: string): Promise<void> {
     await model.save({
       save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
         const { weightData, weightSpecs, ...rest } = artifacts;
-        await write(
-          { ...rest, weightsManifest: [{ paths: [WEIGHTS_BIN], weights: weightSpecs ?? [] }] },
+        const { specs, bytes } = _stableOrder(
+          model,
+          weightSpecs ?? [],
           weightData ? _bytes(weightData) : new Uint8Array(),
+        );
+        await write(
+          { ...rest, weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }] },
+          bytes,
         );
         return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
       },
@@ -66,6 +71,36 @@ export async function saveModelTo(model: Model, dir: string): Promise<void> {
     { format: "fitloop-variables", weightsManifest: [{ paths: [WEIGHTS_BIN], weights: specs }] },
     _bytes(data),
   );
+}
+
+const _DTYPE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1 };
+
+/**
+ * tfjs writes a LayersModel's weights in `model.weights` order, trainable ones first, which
+ * changes when layers are frozen; the file holds them in the stable layer-by-layer order,
+ * so that loading by position (hand-written names, other layer names) stays right.
+ */
+function _stableOrder(
+  model: LayersModel,
+  specs: tf.io.WeightsManifestEntry[],
+  bytes: Uint8Array,
+): { specs: tf.io.WeightsManifestEntry[]; bytes: Uint8Array } {
+  const parts = new Map<string, { spec: tf.io.WeightsManifestEntry; data: Uint8Array }>();
+  let offset = 0;
+  for (const spec of specs) {
+    const size = spec.shape.reduce((a, b) => a * b, 1) * (_DTYPE_BYTES[spec.dtype] ?? NaN);
+    if (!Number.isFinite(size) || spec.quantization) return { specs, bytes }; // kept as tfjs wrote it
+    parts.set(spec.name, { spec, data: bytes.subarray(offset, offset + size) });
+    offset += size;
+  }
+  const order = _alignSpecs(model, specs).map((s) => parts.get(s.name)!);
+  const out = new Uint8Array(bytes.length);
+  let o = 0;
+  for (const p of order) {
+    out.set(p.data, o);
+    o += p.data.length;
+  }
+  return { specs: order.map((p) => p.spec), bytes: out };
 }
 
 async function _read(
@@ -122,7 +157,8 @@ export async function loadModelFrom(dir: string): Promise<LayersModel> {
 
 /**
  * Loads weights saved by {@linkcode saveModelTo} into an existing model of the same
- * architecture (by position: every weight, batch-norm statistics included).
+ * architecture (every weight, batch-norm statistics included: by name when every saved name
+ * is one of the model's, else by position in the stable layer-by-layer order).
  *
  * @param model The model to fill.
  * @param dir The directory.
@@ -145,14 +181,15 @@ export async function loadModelFrom(dir: string): Promise<LayersModel> {
  */
 export async function loadWeightsInto(model: Model, dir: string): Promise<void> {
   const { json, weights } = await _read(dir);
-  const specs = _specs(json);
+  const saved = _specs(json);
   const vars = _modelVariables(model);
+  const specs = _alignSpecs(model, saved);
   if (specs.length !== vars.length) {
     throw new RangeError(
       `Cannot load weights from '${dir}': it holds ${specs.length} weights and the model has ${vars.length}`,
     );
   }
-  const decoded = tf.io.decodeWeights(weights, specs);
+  const decoded = tf.io.decodeWeights(weights, saved);
   const values = specs.map((s) => decoded[s.name]!);
   try {
     vars.forEach((v, i) => {

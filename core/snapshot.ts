@@ -10,10 +10,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadWeightsInto, saveModelTo } from "./model_io.ts";
-import { _modelVariables } from "./_weights.ts";
+import { _alignSpecs, _modelVariables } from "./_weights.ts";
+import { freezeTo } from "./freeze.ts";
 import { type Learner, learner } from "./learner.ts";
 import type { LearnerCore } from "./learner_core.ts";
-import { trainableParams } from "./_params.ts";
+import { frozenBy, trainableParams } from "./_params.ts";
 import { emptyLog, type Log } from "./log.ts";
 import type { OptimizerState } from "../optim/optimizer.ts";
 import { endBatch, type TrainState } from "./state.ts";
@@ -189,11 +190,14 @@ export async function snapshot(
   const kept: Record<string, unknown> = {};
   for (const k of KEPT) kept[k] = resume[k];
   const stateJson = await _encode(kept, "the training state");
-  const { params } = trainableParams(learn);
-  const slots = params.map((p) => learn.optState?.slots[p.variable.name] ?? []);
+  // the moments of every variable, frozen ones included, in the model's stable order
+  const vars = _modelVariables(learn.model);
+  const slots = vars.map((v) => learn.optState?.slots[v.name] ?? []);
   const optimizerJson = JSON.stringify({
     optimizer: learn.optimizer.name,
     step: learn.optState?.step ?? 0,
+    variables: "all",
+    steps: vars.map((v) => learn.optState?.steps?.[v.name] ?? null),
     slots: await Promise.all(
       slots.map((list) =>
         Promise.all(list.map(async (v) => ({ shape: v.shape, values: Array.from(await v.data()) })))
@@ -296,8 +300,11 @@ export async function loadSnapshot(learn: LearnerCore, dir: string): Promise<Tra
   }
   const decoder = new TextDecoder();
   const modelJson = JSON.parse(decoder.decode(bytes["model/model.json"]));
-  const specs = (modelJson.weightsManifest as { weights: { shape: number[] }[] }[]).flatMap((g) =>
-    g.weights
+  const specs = _alignSpecs(
+    learn.model,
+    (modelJson.weightsManifest as { weights: { name: string; shape: number[] }[] }[]).flatMap((g) =>
+      g.weights
+    ),
   );
   const vars: Variable[] = _modelVariables(learn.model);
   if (
@@ -311,30 +318,38 @@ export async function loadSnapshot(learn: LearnerCore, dir: string): Promise<Tra
   const opt = JSON.parse(decoder.decode(bytes["optimizer.json"])) as {
     optimizer: string;
     step: number;
+    variables?: "all";
+    steps?: (number | null)[];
     slots: { shape: number[]; values: number[] }[][];
   };
-  const { params } = trainableParams(learn);
+  // slots of every model variable (or, in older snapshots, of the trainable ones)
+  const owners = opt.variables === "all"
+    ? vars
+    : trainableParams(learn).params.map((p) => p.variable);
   if (opt.optimizer !== learn.optimizer.name) {
     refuse(`its optimizer is '${opt.optimizer}' and the learner's is '${learn.optimizer.name}'`);
   }
-  if (opt.slots.length !== params.length) {
+  if (opt.slots.length !== owners.length) {
     refuse(
-      `its optimizer state covers ${opt.slots.length} parameters and the model has ${params.length}`,
+      `its optimizer state covers ${opt.slots.length} parameters and the model has ${owners.length}`,
     );
   }
   const decoded = _decode(decoder.decode(bytes["state.json"])) as Partial<TrainState>;
   // Everything is checked: now change the learner.
   await loadWeightsInto(learn.model, `${dir}/model`);
   const slots: Record<string, Variable[]> = {};
-  params.forEach((p, i) => {
+  const steps: Record<string, number> = {};
+  owners.forEach((owner, i) => {
     const list = opt.slots[i]!;
+    const own = opt.steps?.[i];
+    if (typeof own === "number") steps[owner.name] = own;
     if (list.length === 0) return;
-    slots[p.variable.name] = list.map((s, k) =>
+    slots[owner.name] = list.map((s, k) =>
       tf.tidy(() =>
         tf.variable(
           tf.tensor(s.values, s.shape),
           false,
-          `${p.variable.name}/resumed_${k}_${crypto.randomUUID()}`,
+          `${owner.name}/resumed_${k}_${crypto.randomUUID()}`,
         )
       )
     );
@@ -342,7 +357,7 @@ export async function loadSnapshot(learn: LearnerCore, dir: string): Promise<Tra
   if (learn.optState) {
     for (const list of Object.values(learn.optState.slots)) for (const v of list) v.dispose();
   }
-  learn.optState = { step: opt.step, slots } satisfies OptimizerState;
+  learn.optState = { step: opt.step, slots, steps } satisfies OptimizerState;
   return _asState(decoded, learn);
 }
 
@@ -358,6 +373,7 @@ function _asState(kept: Partial<TrainState>, learn: LearnerCore): TrainState {
     lastTarget: undefined,
     lastOutput: undefined,
     lastLoss: undefined,
+    lastCaptures: {},
     smoothLoss: kept.smoothLoss ?? NaN,
     smoother: kept.smoother ?? { movAvg: 0, n: 0, value: NaN },
     smoothLosses: kept.smoothLosses ?? emptyLog(),
@@ -455,26 +471,33 @@ export async function fork(
       ? { layerGroups: learn.layerGroups }
       : {}),
   });
-  const from = trainableParams(learn).params;
-  let to = trainableParams(copied).params;
+  // the copy's variables, position by position in the stable order
+  const from = _modelVariables(model);
+  const to = _modelVariables(copy);
   if (Array.isArray(learn.layerGroups)) {
     // groups given as variables: the copy's variables, grouped as the original's
-    const groups: Variable[][] = [];
-    from.forEach((p, i) => (groups[p.group] ??= []).push(to[i]!.variable));
-    (copied as { layerGroups: unknown }).layerGroups = groups;
-    to = trainableParams(copied).params;
+    const index = new Map(from.map((v, i) => [v.name, i]));
+    (copied as { layerGroups: unknown }).layerGroups = (learn.layerGroups as Variable[][]).map(
+      (list) => list.map((v) => to[index.get(v.name)!]!),
+    );
   }
+  // the copy trains what the original trains (frozen groups stay frozen)
+  const frozen = frozenBy(learn.model);
+  if (frozen) freezeTo(copied, frozen.n, frozen.options);
   if (learn.optState) {
     const slots: Record<string, Variable[]> = {};
-    from.forEach((p, i) => {
-      const list = learn.optState!.slots[p.variable.name];
+    const steps: Record<string, number> = {};
+    from.forEach((v, i) => {
+      const target = to[i]!.name;
+      const own = learn.optState!.steps?.[v.name];
+      if (own !== undefined) steps[target] = own;
+      const list = learn.optState!.slots[v.name];
       if (!list) return;
-      const target = to[i]!.variable.name;
-      slots[target] = list.map((v, k) =>
-        tf.variable(tf.clone(v), false, `${target}/fork_${k}_${crypto.randomUUID()}`)
+      slots[target] = list.map((s, k) =>
+        tf.variable(tf.clone(s), false, `${target}/fork_${k}_${crypto.randomUUID()}`)
       );
     });
-    copied.optState = { step: learn.optState.step, slots };
+    copied.optState = { step: learn.optState.step, slots, steps };
   }
   const memory = _decode(
     await _encode(state.memory, "the callbacks' memory"),

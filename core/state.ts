@@ -34,6 +34,8 @@ export interface Smoother {
  */
 export const EMPTY_SMOOTHER: Smoother = Object.freeze({ movAvg: 0, n: 0, value: NaN });
 
+const NO_CAPTURES: Readonly<Record<string, Tensor>> = Object.freeze({});
+
 /**
  * The immutable training state every hook reads. Field names follow the seed (camelCase).
  * Tensor fields belong to the loop and live for one batch; after the batch they are
@@ -60,6 +62,11 @@ export interface TrainState {
   readonly lastOutput: Tensor | undefined;
   /** The batch's loss tensor (replaceable in onBackwardBegin). */
   readonly lastLoss: Tensor | undefined;
+  /**
+   * Intermediate outputs of the batch's forward pass, by layer name: those that callbacks
+   * asked for with `captures` (empty otherwise). Batch-scoped, as `lastOutput`.
+   */
+  readonly lastCaptures: Readonly<Record<string, Tensor>>;
   /** Debiased moving average (beta 0.98) of the training losses read so far. */
   readonly smoothLoss: number;
   /** The moving average behind `smoothLoss`. */
@@ -148,6 +155,7 @@ export function initialState(options: InitialStateOptions): TrainState {
     lastTarget: undefined,
     lastOutput: undefined,
     lastLoss: undefined,
+    lastCaptures: NO_CAPTURES,
     smoothLoss: NaN,
     smoother: EMPTY_SMOOTHER,
     smoothLosses: emptyLog(),
@@ -274,6 +282,7 @@ export function beginBatch(
     lastTarget: target,
     lastOutput: undefined,
     lastLoss: undefined,
+    lastCaptures: NO_CAPTURES,
     grads: undefined,
     skipBackward: false,
     skipStep: false,
@@ -305,6 +314,7 @@ export function endBatch(state: TrainState): TrainState {
     lastTarget: undefined,
     lastOutput: undefined,
     lastLoss: undefined,
+    lastCaptures: NO_CAPTURES,
     grads: undefined,
     iteration: state.train ? state.iteration + 1 : state.iteration,
     numBatch: state.train ? state.numBatch + 1 : state.numBatch,

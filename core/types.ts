@@ -29,10 +29,21 @@ export interface Metric {
   readonly fn: (output: Tensor, target: Tensor) => Scalar;
 }
 
+/** What the loop passes to a hand-written model's `apply`. */
+export interface ApplyOptions {
+  /** Training (dropout, batch statistics and the like) or inference. */
+  readonly training: boolean;
+  /**
+   * Reports an intermediate output under a name, for callbacks that ask for it (see
+   * `Callback.captures`); absent when none does. @default {undefined}
+   */
+  readonly capture?: (name: string, value: Tensor) => void;
+}
+
 /** A hand-written model: a forward function and its trainable variables. */
 export interface HandModel {
   /** The forward pass; `training` switches dropout, batch statistics and the like. */
-  apply(input: Input, options: { readonly training: boolean }): Tensor;
+  apply(input: Input, options: ApplyOptions): Tensor;
   /** The trainable variables. */
   readonly variables: readonly Variable[];
 }

@@ -66,6 +66,13 @@ export interface OptimizerState {
   readonly step: number;
   /** Each parameter's slots (tf variables, updated in place), by variable name. */
   readonly slots: Readonly<Record<string, readonly Variable[]>>;
+  /**
+   * Steps each parameter took, by variable name: `update` gets a parameter's own count (as
+   * PyTorch keeps one per parameter), so a parameter unfrozen late or frozen for a while
+   * gets Adam's bias correction for the steps it really took. A parameter with slots but
+   * no entry (a state from before this field) counts `step`. @default {{}}
+   */
+  readonly steps?: Readonly<Record<string, number>>;
 }
 
 /** Options of {@linkcode optimizerStep}. */
@@ -118,12 +125,13 @@ function _withSlots(
       return v;
     });
   }
-  return slots ? { step: state.step, slots } : state;
+  return slots ? { ...state, slots } : state;
 }
 
 /**
  * Applies one optimizer step to every parameter that has a gradient, in place, with the
- * hyper-parameters of its layer group, and returns the advanced state.
+ * hyper-parameters of its layer group, and returns the advanced state. `update` receives
+ * the parameter's own step count (parameters without a gradient do not advance).
  *
  * @param optimizer The optimizer.
  * @param params The parameters.
@@ -159,11 +167,15 @@ export function optimizerStep(
   const trueWd = options.trueWd ?? true;
   const current = _withSlots(optimizer, params, state);
   const step = current.step + 1;
+  const steps: Record<string, number> = { ...state.steps };
   for (const p of params) {
-    const grad = grads[p.variable.name];
+    const name = p.variable.name;
+    const grad = grads[name];
     if (!grad) continue;
     const h = hypers[p.group]!;
-    const slots = current.slots[p.variable.name]!;
+    const slots = current.slots[name]!;
+    const own = (steps[name] ?? (state.slots[name] ? state.step : 0)) + 1;
+    steps[name] = own;
     tf.tidy(() => {
       let w: Tensor = p.variable;
       let g: Tensor = grad;
@@ -171,7 +183,7 @@ export function optimizerStep(
         if (trueWd) w = tf.mul(w, 1 - h.lr * h.wd);
         else g = tf.add(g, tf.mul(w, h.wd));
       }
-      const next = optimizer.update(w, g, slots, h, step);
+      const next = optimizer.update(w, g, slots, h, own);
       if (next.param !== p.variable) p.variable.assign(next.param);
       for (let i = 0; i < slots.length; i++) {
         const value = next.slots[i]!;
@@ -179,7 +191,7 @@ export function optimizerStep(
       }
     });
   }
-  return { step, slots: current.slots };
+  return { step, slots: current.slots, steps };
 }
 
 /**
@@ -209,6 +221,8 @@ export function disposeOptimizerState(state: OptimizerState): void {
 export interface OptimizerStateData {
   /** Steps taken. */
   readonly step: number;
+  /** Steps each parameter took, by variable name. @default {{}} */
+  readonly steps?: Readonly<Record<string, number>>;
   /** Each parameter's slots as shapes and values, by variable name. */
   readonly slots: Readonly<
     Record<
@@ -248,7 +262,7 @@ export async function exportOptimizerState(state: OptimizerState): Promise<Optim
       vars.map(async (v) => ({ shape: v.shape.slice(), values: Array.from(await v.data()) })),
     );
   }
-  return { step: state.step, slots };
+  return { step: state.step, slots, ...(state.steps ? { steps: { ...state.steps } } : {}) };
 }
 
 /**
@@ -288,7 +302,7 @@ export function importOptimizerState(data: OptimizerStateData): OptimizerState {
       );
     });
   }
-  return { step: data.step, slots };
+  return { step: data.step, slots, ...(data.steps ? { steps: { ...data.steps } } : {}) };
 }
 
 let _counter = 0;

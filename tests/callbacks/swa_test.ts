@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import type { Callback } from "../../core/callback.ts";
 import { swa } from "../../callbacks/swa.ts";
+import { _modelVariables } from "../../core/_weights.ts";
 import { batches } from "../../core/data.ts";
 import { fit } from "../../core/fit.ts";
 import { disposeLearner, type Learner, learner } from "../../core/learner.ts";
@@ -115,7 +116,7 @@ Deno.test("swa() recomputes BatchNorm statistics as the running mean over one pa
   };
   await fit(run.learn, 3, { lr: 0.05, callbacks: [swa({ startEpoch: 1, lr: 0.02 }), probe] });
   const model = run.learn.model as tf.LayersModel;
-  const names = model.weights.map((w) => w.name);
+  const names = _modelVariables(model).map((v) => v.name); // weightsOf's order
   const got = (await weightsOf(run.learn)).map((w) => Array.from(w));
   // trained weights (gamma, beta, kernel, bias): the average of epochs 1 and 2's final ones
   names.forEach((name, i) => {
