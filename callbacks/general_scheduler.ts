@@ -2,6 +2,7 @@ import type { Callback, StateUpdate } from "../core/callback.ts";
 import { setHyper } from "../optim/hypers.ts";
 import { type Annealer, annealingCos, annealingNo } from "../schedules/annealing.ts";
 import type { Hypers, TrainState } from "../core/state.ts";
+import { checkOptions } from "../core/_options.ts";
 
 /** One phase of {@linkcode generalScheduler} (fastai v1's TrainingPhase). */
 export interface TrainingPhase {
@@ -42,6 +43,7 @@ export function generalScheduler(
   phases: readonly TrainingPhase[],
   options: { readonly name?: string } = {},
 ): Callback {
+  checkOptions("create generalScheduler", options, ["name"]);
   const name = options.name ?? "generalScheduler";
   if (phases.length === 0) {
     throw new RangeError(

@@ -3,6 +3,7 @@ import { beta, mixSeed, mulberry32, permutation } from "../core/_rng.ts";
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import type { Input, LossFn, Scalar, Tensor } from "../core/types.ts";
+import { checkOptions } from "../core/_options.ts";
 
 /** Options of {@linkcode mixUp}. */
 export interface MixUpOptions {
@@ -67,6 +68,7 @@ function _isMixUpLoss(loss: LossFn): loss is MixUpLoss {
  * ```
  */
 export function mixUp(options: MixUpOptions = {}): Callback {
+  checkOptions("create mixUp", options, ["alpha", "seed"]);
   const { alpha = 0.4 } = options;
   if (!(alpha > 0 && Number.isFinite(alpha))) {
     throw new RangeError(

@@ -1,8 +1,11 @@
 import type { Callback } from "../core/callback.ts";
-import { fit, type FitOptions, type FitResult } from "../core/fit.ts";
+import { fit, FIT_OPTIONS, type FitOptions, type FitResult } from "../core/fit.ts";
 import type { Learner } from "../core/learner.ts";
 import { type OneCycleOptions, oneCycleScheds } from "../schedules/one_cycle_scheds.ts";
 import { paramScheduler } from "./param_scheduler.ts";
+import { checkOptions } from "../core/_options.ts";
+
+const ONE_CYCLE_OPTIONS = ["lrMax", "divFactor", "pctStart", "finalDiv", "moms"];
 
 /**
  * The one-cycle policy as a callback: before training batch `i` of `n` (over the whole
@@ -26,6 +29,7 @@ import { paramScheduler } from "./param_scheduler.ts";
 export function oneCycle<L extends number | readonly number[]>(
   options: OneCycleOptions<L>,
 ): Callback {
+  checkOptions("create oneCycle", options ?? {}, ONE_CYCLE_OPTIONS);
   const { lr, mom } = oneCycleScheds(options);
   return paramScheduler({ lr, mom }, { name: "oneCycle" });
 }
@@ -66,6 +70,7 @@ export function fitOneCycle(
   epochs: number,
   options: FitOneCycleOptions = {},
 ): Promise<FitResult> {
+  checkOptions("fitOneCycle", options, [...FIT_OPTIONS, ...ONE_CYCLE_OPTIONS]);
   const { lrMax, divFactor, pctStart, finalDiv, moms, ...rest } = options;
   const peak = lrMax ?? options.lr ?? learn.lr;
   if (typeof peak === "object" && !Array.isArray(peak)) {

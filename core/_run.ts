@@ -80,7 +80,9 @@ export async function runFit<B>(ops: LoopOps<B>, start: RunStart): Promise<Train
     const skip = start.resuming ? s.numBatch : 0;
     for (let epoch = first; epoch < s.nEpochs && !s.stopTraining; epoch++) {
       const midEpoch = epoch === first && skip > 0;
-      s = midEpoch ? { ...s, train: true } : await ops.event(beginEpoch(s, epoch), "onEpochBegin");
+      s = midEpoch
+        ? Object.freeze({ ...s, train: true })
+        : await ops.event(beginEpoch(s, epoch), "onEpochBegin");
       s = await trainEpoch(ops, s, epoch, midEpoch ? skip : 0);
       let values: readonly number[] = ops.metricNames.map(() => NaN);
       const valid = s.skipValidate ? undefined : ops.validBatches(s, epoch);
@@ -92,7 +94,7 @@ export async function runFit<B>(ops: LoopOps<B>, start: RunStart): Promise<Train
   } finally {
     ops.release();
   }
-  s = { ...s, error: failure?.error };
+  s = Object.freeze({ ...s, error: failure?.error });
   try {
     s = await ops.event(s, "onTrainEnd");
   } catch (error) {
@@ -142,8 +144,8 @@ async function trainEpoch<B>(
 async function trainBatch<B>(ops: LoopOps<B>, s: TrainState, batch: B): Promise<TrainState> {
   s = await ops.event(ops.begin(s, batch, true), "onBatchBegin");
   s = await ops.backward(s, (st) => {
-    st = ops.eventSync({ ...st, lastOutput: ops.forward(st, true) }, "onLossBegin");
-    return ops.eventSync({ ...st, lastLoss: ops.loss(st) }, "onBackwardBegin");
+    st = ops.eventSync(Object.freeze({ ...st, lastOutput: ops.forward(st, true) }), "onLossBegin");
+    return ops.eventSync(Object.freeze({ ...st, lastLoss: ops.loss(st) }), "onBackwardBegin");
   });
   s = await ops.event(s, "onBackwardEnd");
   if (!s.skipStep) ops.step(s);
@@ -164,8 +166,11 @@ async function validate<B>(
       const item = await next(it);
       if (item.done) break;
       s = await ops.event(ops.begin(s, item.value, false), "onBatchBegin");
-      s = await ops.event({ ...s, lastOutput: ops.forward(s, false) }, "onLossBegin");
-      s = { ...s, lastLoss: ops.loss(s) };
+      s = await ops.event(
+        Object.freeze({ ...s, lastOutput: ops.forward(s, false) }),
+        "onLossBegin",
+      );
+      s = Object.freeze({ ...s, lastLoss: ops.loss(s) });
       ops.evaluate(s);
       s = await ops.event(s, "onBatchEnd");
       ops.endBatch(s);
