@@ -8,9 +8,9 @@ export function _columns(s: TrainState): string[] {
   return ["epoch", "trainLoss", ...s.metricNames, "time"];
 }
 
-/** A number as the table shows it (6 significant digits; NaN as #na#). */
-export function _fmt(v: number): string {
-  return Number.isNaN(v) ? "#na#" : Number(v.toPrecision(6)).toString();
+/** A number as the table shows it (6 significant digits, or `digits`; NaN as #na#). */
+export function _fmt(v: number, digits = 6): string {
+  return Number.isNaN(v) ? "#na#" : Number(v.toPrecision(digits)).toString();
 }
 
 /** Seconds as mm:ss (or h:mm:ss). */
@@ -27,13 +27,33 @@ export function _row(s: TrainState): number[] {
   return [s.epoch, s.smoothLoss, ...s.lastMetrics];
 }
 
-/** Column widths of the table: 12, or a header's length and 2 more. */
-export function _widths(headers: readonly string[]): number[] {
-  return headers.map((h) => Math.max(12, h.length + 2));
+/** How the table is laid out: column widths (gap included) and significant digits. */
+export interface _Layout {
+  readonly widths: readonly number[];
+  readonly digits: number;
 }
 
-export function _pad(cells: readonly string[], widths: readonly number[]): string {
-  return cells.map((c, i) => c.padEnd(widths[i] ?? 12)).join("").trimEnd();
+/**
+ * The table's layout for a terminal of `columns` (undefined: no limit): two spaces between
+ * columns and 6 significant digits, else one space, else 4 digits. A row is at most
+ * `columns` wide when any of these fits (a row as wide as the terminal does not wrap: it
+ * ends with a newline); with very many metrics rows wrap, once each (never redrawn).
+ */
+export function _layout(headers: readonly string[], columns?: number): _Layout {
+  let layout: _Layout | undefined;
+  for (const [gap, digits] of [[2, 6], [1, 6], [1, 4]] as const) {
+    const widths = headers.map((h, i) =>
+      Math.max(h.length, i === 0 || i === headers.length - 1 ? 5 : digits + 3) + gap
+    );
+    layout = { widths, digits };
+    if (columns === undefined || widths.reduce((a, w) => a + w, 0) - gap <= columns) break;
+  }
+  return layout!;
+}
+
+/** A table row: cells padded to the layout's widths. */
+export function _pad(cells: readonly string[], layout: _Layout): string {
+  return cells.map((c, i) => c.padEnd(layout.widths[i] ?? 12)).join("").trimEnd();
 }
 
 /** Elapsed and ETA of an epoch: `mm:ss<mm:ss` as fastai shows them. */

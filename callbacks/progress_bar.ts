@@ -1,6 +1,6 @@
 import type { Callback, FitContext, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
-import { _barLine, _clock, _columns, _fmt, _pad, _row, _timing, _widths } from "./_table.ts";
+import { _barLine, _clock, _columns, _fmt, _layout, _pad, _row, _timing } from "./_table.ts";
 import { memoryOf } from "../core/callback.ts";
 import { checkOptions, show } from "../core/_options.ts";
 
@@ -66,7 +66,8 @@ function _console(): { rows: ProgressStream; bar: ProgressStream } {
   return {
     rows: {
       write: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
-      isTerminal: () => false,
+      isTerminal: () => Deno.stdout.isTerminal(),
+      columns,
     },
     bar: {
       write: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
@@ -159,8 +160,13 @@ export function progressBar(options: ProgressBarOptions = {}): Callback {
 
   const text = (s: TrainState, rows: readonly (readonly string[])[], line: string): string => {
     const head = _columns(s);
-    const widths = _widths(head);
-    return [_pad(head, widths), ...rows.map((r) => _pad(r, widths)), line].join("\n").trimEnd();
+    const layout = _layout(head);
+    return [_pad(head, layout), ...rows.map((r) => _pad(r, layout)), line].join("\n").trimEnd();
+  };
+  /** The table's layout on the rows' stream (fitted to it when it is a terminal). */
+  const tableLayout = (s: TrainState) => {
+    const c = streams.rows.isTerminal() ? streams.rows.columns?.() : undefined;
+    return _layout(_columns(s), typeof c === "number" && c > 0 ? c : undefined);
   };
   const html = (s: TrainState, rows: readonly (readonly string[])[], bar: string): string => {
     const head = _columns(s).map((c) => `<th>${c}</th>`).join("");
@@ -243,15 +249,18 @@ export function progressBar(options: ProgressBarOptions = {}): Callback {
     onEpochEnd(s: TrainState): StateUpdate {
       const m = memoryOf(s, name, initial);
       const seconds = (now() - m.epochStart) / 1000;
-      const row = [..._row(s).map((v, i) => (i === 0 ? String(v) : _fmt(v))), _clock(seconds)];
+      const layout = display ? _layout(_columns(s)) : tableLayout(s);
+      const row = [
+        ..._row(s).map((v, i) => (i === 0 ? String(v) : _fmt(v, layout.digits))),
+        _clock(seconds),
+      ];
       const next: ProgressBarMemory = { ...m, rows: [...m.rows, row], lastDraw: -Infinity };
       if (display) {
         show_(next, s, "", "");
       } else {
         if (live()) streams.bar.write("\r\x1b[2K");
-        const widths = _widths(_columns(s));
-        const header = m.rows.length === 0 ? `${_pad(_columns(s), widths)}\n` : "";
-        streams.rows.write(`${header}${_pad(row, widths)}\n`);
+        const header = m.rows.length === 0 ? `${_pad(_columns(s), layout)}\n` : "";
+        streams.rows.write(`${header}${_pad(row, layout)}\n`);
       }
       return { memory: next };
     },
