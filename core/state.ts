@@ -153,7 +153,7 @@ export function initialState(options: InitialStateOptions): TrainState {
     smoothLoss: NaN,
     smoother: EMPTY_SMOOTHER,
     smoothLosses: emptyLog<number>(),
-    lastMetrics: [],
+    lastMetrics: Object.freeze([]),
     metricNames: Object.freeze(["validLoss", ...(options.metricNames ?? [])]),
     hypers: freezeHypers(options.hypers),
     grads: undefined,
