@@ -481,15 +481,16 @@ function _checkHypers(
   event: EventName,
   names: ReadonlySet<string> | undefined,
 ): readonly Hypers[] {
-  const where = `Callback '${callback.name}' set 'hypers' in ${event}`;
   if (!Array.isArray(value)) {
     throw new TypeError(
-      `${where} to ${show(value)}: expected an array with one record per layer group`,
+      `Callback '${callback.name}' set 'hypers' in ${event} to ${show(value)}: expected an ` +
+        `array with one record per layer group`,
     );
   }
   if (value.length !== state.hypers.length) {
     throw new RangeError(
-      `${where} with ${value.length} layer groups: expected ${state.hypers.length}`,
+      `Callback '${callback.name}' set 'hypers' in ${event} with ${value.length} layer ` +
+        `groups: expected ${state.hypers.length}`,
     );
   }
   if (value === state.hypers) return value;
@@ -498,31 +499,45 @@ function _checkHypers(
     const before = state.hypers[i]!;
     if (h === before) continue;
     if (h === null || typeof h !== "object") {
-      throw new TypeError(`${where}: 'hypers[${i}]' is ${show(h)}, expected a record of numbers`);
+      _badHypers(callback, event, `'hypers[${i}]' is ${show(h)}, expected a record of numbers`);
     }
+    let count = 0;
     for (const key in h) {
+      count++;
       const v = h[key];
-      if (names !== undefined && !names.has(key)) {
-        throw new TypeError(
-          `${where}: 'hypers[${i}].${key}' is not a hyper-parameter the optimizer reads or a ` +
-            `callback owns${suggest(key, names, "known names")}`,
-        );
-      }
       if (typeof v !== "number" || !Number.isFinite(v)) {
-        throw new RangeError(
-          `${where}: 'hypers[${i}].${key}' must be a finite number: current value is ${show(v)}`,
+        _badHypers(
+          callback,
+          event,
+          `'hypers[${i}].${key}' must be a finite number: current value is ${show(v)}`,
+          RangeError,
         );
       }
-      if ((key === "lr" || key === "wd") && v < 0) {
-        throw new RangeError(
-          `${where}: 'hypers[${i}].${key}' must be >= 0: current value is ${v}`,
+      if (names !== undefined && !names.has(key)) {
+        _badHypers(
+          callback,
+          event,
+          `'hypers[${i}].${key}' is not a hyper-parameter the optimizer reads or a callback ` +
+            `owns${suggest(key, names, "known names")}`,
         );
       }
     }
-    for (const key in before) {
-      if (!(key in h)) {
-        throw new TypeError(
-          `${where}: 'hypers[${i}]' lacks '${key}': return every hyper-parameter of a group ` +
+    if (h.lr < 0 || h.wd < 0) {
+      const key = h.lr < 0 ? "lr" : "wd";
+      _badHypers(
+        callback,
+        event,
+        `'hypers[${i}].${key}' must be >= 0: current value is ${h[key]}`,
+        RangeError,
+      );
+    }
+    if (count < _keyCount(before)) {
+      const missing = Object.keys(before).find((k) => !(k in h));
+      if (missing !== undefined) {
+        _badHypers(
+          callback,
+          event,
+          `'hypers[${i}]' lacks '${missing}': return every hyper-parameter of a group ` +
             `({ ...h, lr } keeps the others)`,
         );
       }
@@ -530,4 +545,25 @@ function _checkHypers(
     Object.freeze(h);
   }
   return Object.freeze(value);
+}
+
+const KEY_COUNTS = new WeakMap<object, number>();
+
+/** The number of keys of a hypers record (frozen, so counted once). */
+function _keyCount(h: Hypers): number {
+  let n = KEY_COUNTS.get(h);
+  if (n === undefined) {
+    n = Object.keys(h).length;
+    KEY_COUNTS.set(h, n);
+  }
+  return n;
+}
+
+function _badHypers(
+  callback: Callback,
+  event: EventName,
+  why: string,
+  Kind: ErrorConstructor = TypeError,
+): never {
+  throw new Kind(`Callback '${callback.name}' set 'hypers' in ${event}: ${why}`);
 }

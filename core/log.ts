@@ -17,26 +17,39 @@ export interface Log<T> {
   readonly last: T | undefined;
 }
 
-const BACKING = new WeakMap<Log<unknown>, unknown[]>();
+// A version keeps its backing array in a private field: unreachable from outside (not a
+// property: Object.keys, JSON and assignment never see it), and as fast to read as a
+// property. The class is this file's detail; the public shape is the Log record.
+class LogVersion<T> implements Log<T> {
+  readonly #items: T[];
+  readonly length: number;
+  readonly last: T | undefined;
+  constructor(items: T[], length: number) {
+    this.#items = items;
+    this.length = length;
+    this.last = length > 0 ? items[length - 1] : undefined;
+    Object.freeze(this);
+  }
+  static items<T>(log: Log<T>): T[] {
+    if (!(log instanceof LogVersion)) {
+      throw new TypeError(
+        `Cannot read a log as it was not made by emptyLog(), appendLog() or logOf(): current value is ${
+          JSON.stringify(log)
+        }`,
+      );
+    }
+    return (log as LogVersion<T>).#items;
+  }
+}
 
 function _log<T>(items: T[], length: number): Log<T> {
-  const log: Log<T> = Object.freeze({ length, last: length > 0 ? items[length - 1] : undefined });
-  BACKING.set(log, items);
-  return log;
+  return new LogVersion(items, length);
 }
 
 const EMPTY: Log<never> = _log(Object.freeze([]) as never[], 0);
 
 function _items<T>(log: Log<T>): T[] {
-  const items = BACKING.get(log);
-  if (items === undefined) {
-    throw new TypeError(
-      `Cannot read a log as it was not made by emptyLog(), appendLog() or logOf(): current value is ${
-        JSON.stringify(log)
-      }`,
-    );
-  }
-  return items as T[];
+  return LogVersion.items(log);
 }
 
 /**
@@ -86,7 +99,7 @@ export function logOf<T>(items: readonly T[]): Log<T> {
  * ```
  */
 export function isLog(value: unknown): value is Log<unknown> {
-  return typeof value === "object" && value !== null && BACKING.has(value as Log<unknown>);
+  return value instanceof LogVersion;
 }
 
 /**
