@@ -56,12 +56,16 @@ export interface Batches {
 /** One batch as a source yields it: `[x, y]`, or `{ xs, ys }` as for `model.fitDataset`. */
 export type Batch = readonly [Input, Tensor] | { readonly xs: Input; readonly ys: Tensor };
 
-/** A `tf.data.Dataset` of batches (structurally, to keep tfjs types out of signatures). */
+/**
+ * A `tf.data.Dataset` of batches (structurally, to keep tfjs types out of signatures): each
+ * element a whole {@linkcode Batch}, `{ xs, ys }` or `[x, y]` with the batch as first
+ * dimension (checked as elements arrive, since tfjs types them as any tensor container).
+ */
 export interface DatasetLike {
   /** Number of elements, when known. */
   readonly size: number | null;
   /** A fresh iterator over the elements. */
-  iterator(): Promise<{ next(): Promise<IteratorResult<Batch>> }>;
+  iterator(): Promise<{ next(): Promise<IteratorResult<unknown>> }>;
 }
 
 /** Anything `fit` can take batches from. */

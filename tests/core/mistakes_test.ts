@@ -417,6 +417,35 @@ Deno.test("learner() and batches() options: unknown keys and wrong kinds, with t
   await r.dispose();
 });
 
+Deno.test("a tf.data.Dataset of single samples (no .batch(n)), or of other elements: refused", async () => {
+  const r = await rig();
+  const rows = Array.from({ length: 8 }, (_, i) => [i, -i]);
+  const labels = rows.map((_, i) => i % 2);
+  const unbatched = tf.data.zip({ xs: tf.data.array(rows), ys: tf.data.array(labels) });
+  const loose = learner({ model: r.learn.model, data: { train: unbatched }, loss: crossEntropy });
+  loose.optState = r.learn.optState;
+  const before = await capture(loose, r.dir);
+  await assertRejects(
+    () => fit(loose, 1),
+    TypeError,
+    "Cannot train on a batch as its inputs and targets must be tensors: x is [0, 0] (an array) " +
+      "and y is 0 (a tf.data.Dataset of plain values yields tensors only after .batch(n))",
+  );
+  const odd = learner({
+    model: r.learn.model,
+    data: { train: tf.data.array(rows).batch(4) },
+    loss: crossEntropy,
+  });
+  odd.optState = r.learn.optState;
+  await assertRejects(
+    () => fit(odd, 1),
+    TypeError,
+    "Cannot train on a batch as it must be [x, y] or { xs, ys }",
+  );
+  await assertUnchanged(loose, r.dir, before);
+  await r.dispose();
+});
+
 // ---- immutability ----
 
 Deno.test("a hook that mutates its state throws a TypeError (strict mode), before any step", async () => {
