@@ -39,7 +39,7 @@ export interface AccumulateGradientsMemory {
  * ```
  */
 export function accumulateGradients(options: AccumulateGradientsOptions): Callback {
-  checkOptions("create accumulateGradients", options ?? {}, ["nStep"]);
+  checkOptions("create accumulateGradients", options, ["nStep"], "{ nStep }");
   const { nStep } = options;
   if (!(Number.isInteger(nStep) && nStep >= 1)) {
     throw new RangeError(

@@ -46,7 +46,7 @@ function _csvNumber(v: number): string {
  * ```
  */
 export function csvLogger(options: CsvLoggerOptions): Callback {
-  checkOptions("create csvLogger", options ?? {}, ["path", "append", "now"]);
+  checkOptions("create csvLogger", options, ["path", "append", "now"], "{ path }");
   const { path, append = false } = options;
   if (typeof path !== "string" || path === "") {
     throw new TypeError(

@@ -25,7 +25,7 @@ export interface GradientClippingOptions {
  * ```
  */
 export function gradientClipping(options: GradientClippingOptions): Callback {
-  checkOptions("create gradientClipping", options ?? {}, ["clip"]);
+  checkOptions("create gradientClipping", options, ["clip"], "{ clip }");
   const clip = options.clip;
   if (!(Number.isFinite(clip) && clip > 0)) {
     throw new RangeError(

@@ -29,7 +29,7 @@ const ONE_CYCLE_OPTIONS = ["lrMax", "divFactor", "pctStart", "finalDiv", "moms"]
 export function oneCycle<L extends number | readonly number[]>(
   options: OneCycleOptions<L>,
 ): Callback {
-  checkOptions("create oneCycle", options ?? {}, ONE_CYCLE_OPTIONS);
+  checkOptions("create oneCycle", options, ONE_CYCLE_OPTIONS, "{ lrMax }");
   const { lr, mom } = oneCycleScheds(options);
   return paramScheduler({ lr, mom }, { name: "oneCycle" });
 }

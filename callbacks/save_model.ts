@@ -46,7 +46,7 @@ export type SaveModelMemory = Tracked;
  * ```
  */
 export function saveModel(options: SaveModelOptions): Callback {
-  checkOptions("create saveModel", options, ["dir", "monitor", "mode", "every", "name"]);
+  checkOptions("create saveModel", options, ["dir", "monitor", "mode", "every", "name"], "{ dir }");
   const { dir, every = "improvement" } = options ?? {};
   if (typeof dir !== "string" || dir === "") {
     throw new TypeError(

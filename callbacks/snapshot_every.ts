@@ -48,13 +48,12 @@ export interface SnapshotEveryMemory {
  * ```
  */
 export function snapshotEvery(options: SnapshotEveryOptions): Callback {
-  checkOptions("create snapshotEvery", options ?? {}, [
-    "dir",
-    "batches",
-    "epochs",
-    "seconds",
-    "now",
-  ]);
+  checkOptions(
+    "create snapshotEvery",
+    options,
+    ["dir", "batches", "epochs", "seconds", "now"],
+    "{ dir, batches | epochs | seconds }",
+  );
   const given = (["batches", "epochs", "seconds"] as const).filter((k) => options[k] !== undefined);
   if (given.length !== 1 || !(options[given[0]!]! > 0)) {
     throw new RangeError(

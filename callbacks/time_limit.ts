@@ -45,7 +45,7 @@ export interface TimeLimitMemory {
  * ```
  */
 export function timeLimit(options: TimeLimitOptions): Callback {
-  checkOptions("create timeLimit", options ?? {}, ["seconds", "now"]);
+  checkOptions("create timeLimit", options, ["seconds", "now"], "{ seconds }");
   const { seconds } = options;
   const now = options.now ?? (() => performance.now());
   if (!(typeof seconds === "number" && seconds > 0)) {

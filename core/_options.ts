@@ -93,11 +93,20 @@ export function didYouMean(name: string, candidates: Iterable<string>): string {
  * @param what What the caller does, for the message ("create earlyStopping", "fit").
  * @param options The options as given (undefined is fine).
  * @param known Every option name.
+ * @param required When options are required: what they hold at least ("{ clip }").
  * @throws {TypeError} "Cannot create earlyStopping as 'patiance' is not an option: did you
  * mean 'patience'? Options are …", or when `options` is not an object.
  */
-export function checkOptions(what: string, options: unknown, known: readonly string[]): void {
-  if (options === undefined) return;
+export function checkOptions(
+  what: string,
+  options: unknown,
+  known: readonly string[],
+  required?: string,
+): void {
+  if (options === undefined) {
+    if (required === undefined) return;
+    throw new TypeError(`Cannot ${what} as its options must be given: ${required}`);
+  }
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw new TypeError(
       `Cannot ${what} as its options must be an object: current value is ${show(options)}`,

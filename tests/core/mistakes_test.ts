@@ -354,6 +354,11 @@ Deno.test("callback options: unknown keys and bad values are refused when the ca
     RangeError,
     `current value is "60" (a string)`,
   );
+  assertThrows(
+    () => timeLimit(undefined as never),
+    TypeError,
+    "Cannot create timeLimit as its options must be given: { seconds }",
+  );
 });
 
 Deno.test("lrFind() with startLr above endLr (a test that runs backwards): refused, nothing changed", async () => {
