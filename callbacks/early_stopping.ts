@@ -72,7 +72,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Callback {
       `Cannot create earlyStopping as 'patience' must be >= 0: current value is ${patience}`,
     );
   }
-  const track = tracker(options);
+  const track = tracker(options, "earlyStopping");
   const initial: EarlyStoppingMemory = { ...track.initial, stoppedEpoch: -1 };
   return {
     name,

@@ -61,7 +61,7 @@ export function saveModel(options: SaveModelOptions): Callback {
     );
   }
   const name = options.name ?? "saveModel";
-  const track = tracker({ ...options, minDelta: 0 });
+  const track = tracker({ ...options, minDelta: 0 }, "saveModel");
   const initial: SaveModelMemory = track.initial;
   return {
     name,

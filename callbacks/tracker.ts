@@ -66,6 +66,7 @@ export interface Tracker {
  * A tracker of one metric.
  *
  * @param options What to monitor and how.
+ * @param who What is being created, for messages ("earlyStopping"). @default {"a tracker"}
  * @returns The tracker.
  * @throws {RangeError} If `minDelta` is negative or not a number, or `mode` is neither
  * "min" nor "max".
@@ -84,18 +85,16 @@ export interface Tracker {
  * assertEquals(b.tracked, { best: 0.5, bestEpoch: 0, wait: 1 });
  * ```
  */
-export function tracker(options: TrackerOptions = {}): Tracker {
+export function tracker(options: TrackerOptions = {}, who = "a tracker"): Tracker {
   const monitor = options.monitor ?? "validLoss";
   if (typeof monitor !== "string" || monitor === "") {
     throw new TypeError(
-      `Cannot create a tracker as 'monitor' must be a metric name: current value is ${
-        show(monitor)
-      }`,
+      `Cannot create ${who} as 'monitor' must be a metric name: current value is ${show(monitor)}`,
     );
   }
   if (options.mode !== undefined && options.mode !== "min" && options.mode !== "max") {
     throw new RangeError(
-      `Cannot create a tracker as 'mode' must be "min" or "max": current value is ${
+      `Cannot create ${who} as 'mode' must be "min" or "max": current value is ${
         show(options.mode)
       }${didYouMean(String(options.mode), ["min", "max"])}`,
     );
@@ -104,7 +103,7 @@ export function tracker(options: TrackerOptions = {}): Tracker {
   const minDelta = options.minDelta ?? 0;
   if (!(minDelta >= 0)) {
     throw new RangeError(
-      `Cannot create a tracker as 'minDelta' must be >= 0: current value is ${minDelta}`,
+      `Cannot create ${who} as 'minDelta' must be >= 0: current value is ${minDelta}`,
     );
   }
   const initial: Tracked = {

@@ -260,8 +260,9 @@ function _isThenable(value: unknown): value is PromiseLike<StateUpdate | void> {
  * @param ctx Passed to every hook as its second argument.
  * @param observe Called after each applied update with the states before and after it.
  * @returns The state after every hook's update.
- * @throws {TypeError} If a hook returns a non-object or sets a field its event may not set.
- * Errors thrown by hooks propagate unchanged.
+ * @throws {TypeError} If a hook returns a non-object or sets a field its event may not set,
+ * or assigns to the frozen state (naming the callback and the event). Other errors thrown
+ * by hooks propagate unchanged.
  *
  * @example A hook that schedules the learning rate
  * ```ts
@@ -292,7 +293,12 @@ export function handle(
   const hooks = set.hooks[event];
   for (let i = 0; i < hooks.length; i++) {
     const bound = hooks[i]!;
-    const result = bound.hook(state, ctx);
+    let result;
+    try {
+      result = bound.hook(state, ctx);
+    } catch (e) {
+      throw _blame(e, bound.callback, event);
+    }
     if (result === undefined) continue;
     if (_isThenable(result)) return _finishAsync(state, event, set, i, result, ctx, observe);
     const next = applyUpdate(state, result, bound.callback, event, set.hyperNames);
@@ -338,7 +344,12 @@ export function handleSync(
   const hooks = set.hooks[event];
   for (let i = 0; i < hooks.length; i++) {
     const bound = hooks[i]!;
-    const result = bound.hook(state, ctx);
+    let result;
+    try {
+      result = bound.hook(state, ctx);
+    } catch (e) {
+      throw _blame(e, bound.callback, event);
+    }
     if (result === undefined) continue;
     if (_isThenable(result)) {
       // Do not leave the rejection unhandled: the TypeError below is what the caller sees.
@@ -364,7 +375,12 @@ async function _finishAsync(
 ): Promise<TrainState> {
   const names = set.hyperNames;
   const hooks = set.hooks[event];
-  const first = await pending;
+  let first;
+  try {
+    first = await pending;
+  } catch (e) {
+    throw _blame(e, set.hooks[event][from]!.callback, event);
+  }
   if (first !== undefined) {
     const next = applyUpdate(state, first, hooks[from]!.callback, event, names);
     observe?.(state, next);
@@ -372,13 +388,35 @@ async function _finishAsync(
   }
   for (let i = from + 1; i < hooks.length; i++) {
     const bound = hooks[i]!;
-    const result = await bound.hook(state, ctx);
+    let result;
+    try {
+      result = await bound.hook(state, ctx);
+    } catch (e) {
+      throw _blame(e, bound.callback, event);
+    }
     if (result === undefined) continue;
     const next = applyUpdate(state, result, bound.callback, event, names);
     observe?.(state, next);
     state = next;
   }
   return state;
+}
+
+const FROZEN_WRITE = /read.only property|not extensible|Cannot add property|Cannot delete property/;
+
+/**
+ * A hook's error, unchanged, unless it is the TypeError of an assignment to something
+ * frozen: then the same TypeError type, naming the callback and the event and saying what
+ * to do instead (the original as its cause).
+ */
+function _blame(error: unknown, callback: Callback, event: EventName): unknown {
+  if (!(error instanceof TypeError) || !FROZEN_WRITE.test(error.message)) return error;
+  return new TypeError(
+    `Callback '${callback.name}' assigned to a frozen value in ${event} (${error.message}): ` +
+      `the state and the records in it are frozen; a hook returns an update instead ` +
+      `({ hypers }, { memory }, …)`,
+    { cause: error },
+  );
 }
 
 const BOOLEAN_KEYS = new Set([

@@ -337,7 +337,7 @@ Deno.test("callback options: unknown keys and bad values are refused when the ca
   assertThrows(
     () => earlyStopping({ mode: "maximize" as never }),
     RangeError,
-    `Cannot create a tracker as 'mode' must be "min" or "max": current value is "maximize" (a string): did you mean 'max'?`,
+    `Cannot create earlyStopping as 'mode' must be "min" or "max": current value is "maximize" (a string): did you mean 'max'?`,
   );
   assertThrows(
     () => saveModel({ dir: "x", evry: "epoch" } as never),
@@ -467,7 +467,7 @@ Deno.test("a hook that mutates its state throws a TypeError (strict mode), befor
     await assertRejects(
       () => fit(r.learn, 1, { callbacks: [hook("mutant", { onEpochBegin: (s) => mutate(s) })] }),
       TypeError,
-      undefined,
+      "Callback 'mutant' assigned to a frozen value in onEpochBegin (",
       what,
     );
     await assertUnchanged(r.learn, r.dir, before);
@@ -484,7 +484,7 @@ Deno.test("a hook that mutates its state throws a TypeError (strict mode), befor
     await r.expectNothingChanged(
       () => fit(r.learn, 1, { callbacks: [writer, hook("mutant", { onEpochBegin: mutate })] }),
       TypeError,
-      "",
+      "the state and the records in it are frozen; a hook returns an update instead",
     );
   }
   await r.dispose();
