@@ -1,8 +1,8 @@
 /**
  * Backend choice: WebGPU when a real GPU adapter is there, else WASM (with fitloop's
  * training kernels), else tfjs's plain cpu backend, and a report of what was chosen and
- * why. The WebGPU and WASM packages are loaded only when chosen, so importing fitloop
- * never changes tfjs's default backend.
+ * why. The WebGPU and WASM packages are loaded only when chosen. The loop (core/) calls
+ * `useBackend("auto")` once when it is first imported, if no backend was chosen before.
  *
  * @module
  */

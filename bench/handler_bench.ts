@@ -42,3 +42,18 @@ Deno.bench(
     s = handle(s, "onBackwardEnd", sets.recorder, ctx) as typeof s;
   },
 );
+// With the frozen state (issue 16), an update that brings new records pays for freezing them.
+const newLr = prepareCallbacks([{
+  name: "lr",
+  onBatchBegin: (s) => ({ hypers: s.hypers.map((h) => ({ ...h, lr: h.lr * 0.999 })) }),
+}]);
+const writesMemory = prepareCallbacks([{
+  name: "m",
+  onBatchBegin: (s) => ({ memory: { n: (s.memory.m as { n: number } | undefined)?.n ?? 0, x: 1 } }),
+}]);
+Deno.bench("handler: onBatchBegin, 1 callback setting a new lr", { group: "handler" }, () => {
+  handle(state, "onBatchBegin", newLr, ctx);
+});
+Deno.bench("handler: onBatchBegin, 1 callback writing its memory", { group: "handler" }, () => {
+  handle(state, "onBatchBegin", writesMemory, ctx);
+});

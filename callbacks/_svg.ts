@@ -35,6 +35,34 @@ export interface _Panel {
 }
 
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+const MARKER_COLORS = ["#d62728", "#2ca02c", "#9467bd", "#8c564b"];
+
+/** Marker `i`'s symbol (circle, square, triangle, diamond) centred on (x, y). */
+function _symbol(
+  i: number,
+  x: number,
+  y: number,
+  r: number,
+  color: string,
+  filled: boolean,
+): string {
+  const paint = filled ? `fill="${color}"` : `fill="none" stroke="${color}" stroke-width="2"`;
+  const f = (v: number) => v.toFixed(1);
+  switch (i % 4) {
+    case 0:
+      return `<circle cx="${f(x)}" cy="${f(y)}" r="${r}" ${paint}/>`;
+    case 1:
+      return `<rect x="${f(x - r)}" y="${f(y - r)}" width="${2 * r}" height="${2 * r}" ${paint}/>`;
+    case 2:
+      return `<path d="M${f(x)},${f(y - r)}L${f(x + r)},${f(y + r)}L${f(x - r)},${
+        f(y + r)
+      }Z" ${paint}/>`;
+    default:
+      return `<path d="M${f(x)},${f(y - r)}L${f(x + r)},${f(y)}L${f(x)},${f(y + r)}L${f(x - r)},${
+        f(y)
+      }Z" ${paint}/>`;
+  }
+}
 const W = 480;
 const H = 320;
 const M = { left: 64, right: 16, top: 32, bottom: 48 };
@@ -141,6 +169,7 @@ function _panel(p: _Panel, ox: number, oy: number): string {
       oy + M.top + ph / 2
     }) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`,
   );
+  const plotted: [number, number][] = [];
   p.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;
     const pts: string[] = [];
@@ -154,6 +183,7 @@ function _panel(p: _Panel, ox: number, oy: number): string {
       }
       const px = tx(x).toFixed(1);
       const py = ty(y).toFixed(1);
+      plotted.push([Number(px), Number(py)]);
       if (s.dots) pts.push(`<circle cx="${px}" cy="${py}" r="3" fill="${color}"/>`);
       else path += `${path === "" || path.endsWith(" ") ? "M" : "L"}${px},${py}`;
     }
@@ -161,26 +191,64 @@ function _panel(p: _Panel, ox: number, oy: number): string {
       parts.push(`<path d="${path.trim()}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
     }
     parts.push(...pts);
-    const ly = oy + M.top + 14 + i * 14;
-    parts.push(
-      `<line x1="${ox + W - M.right - 90}" y1="${ly}" x2="${
-        ox + W - M.right - 74
-      }" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
-      `<text x="${ox + W - M.right - 70}" y="${ly}" dominant-baseline="middle" font-size="11">${
-        esc(s.label)
-      }</text>`,
-    );
   });
-  for (const m of p.markers ?? []) {
-    if (!Number.isFinite(m.x) || !Number.isFinite(m.y)) continue;
-    const px = tx(m.x).toFixed(1);
-    const py = ty(m.y).toFixed(1);
+  const markers = (p.markers ?? []).filter((m) => Number.isFinite(m.x) && Number.isFinite(m.y));
+  markers.forEach((m, i) => {
+    const px = tx(m.x);
+    const py = ty(m.y);
+    plotted.push([px, py]);
+    parts.push(_symbol(i, px, py, 5, MARKER_COLORS[i % MARKER_COLORS.length]!, false));
+  });
+  // the legend: only when there is more than one thing to tell apart, in the corner that
+  // hides the fewest points; a series of dots shows a dot, a marker its symbol
+  const entries = [
+    ...p.series.map((s, i) => ({
+      label: s.label,
+      draw: (x: number, y: number) => {
+        const color = COLORS[i % COLORS.length]!;
+        return s.dots
+          ? `<circle cx="${(x + 8).toFixed(1)}" cy="${y}" r="3" fill="${color}"/>`
+          : `<line x1="${x}" y1="${y}" x2="${
+            x + 16
+          }" y2="${y}" stroke="${color}" stroke-width="2"/>`;
+      },
+    })),
+    ...markers.map((m, i) => ({
+      label: m.label,
+      draw: (x: number, y: number) =>
+        _symbol(i, x + 8, y, 4, MARKER_COLORS[i % MARKER_COLORS.length]!, true),
+    })),
+  ];
+  if (entries.length > 1 || markers.length > 0) {
+    const width = 26 + 6.5 * Math.max(...entries.map((e) => e.label.length));
+    const height = 14 * entries.length + 6;
+    const left = ox + M.left + 6;
+    const right = ox + M.left + pw - 6 - width;
+    const top = oy + M.top + 6;
+    const bottom = oy + M.top + ph - 6 - height;
+    const corners: [number, number][] = [[right, top], [left, top], [right, bottom], [
+      left,
+      bottom,
+    ]];
+    const hidden = ([x, y]: [number, number]): number =>
+      plotted.filter(([a, b]) => a >= x && a <= x + width && b >= y && b <= y + height).length;
+    const [lx, ly] = corners.reduce((best, c) => (hidden(c) < hidden(best) ? c : best));
     parts.push(
-      `<circle cx="${px}" cy="${py}" r="5" fill="none" stroke="#d62728" stroke-width="2"/>`,
-      `<text x="${px}" y="${
-        (Number(py) - 9).toFixed(1)
-      }" text-anchor="middle" font-size="11" fill="#d62728">${esc(m.label)}</text>`,
+      `<rect x="${lx.toFixed(1)}" y="${ly.toFixed(1)}" width="${
+        width.toFixed(1)
+      }" height="${height}" ` +
+        `fill="white" fill-opacity="0.85" stroke="#ccc"/>`,
     );
+    entries.forEach((e, i) => {
+      const y = Number((ly + 10 + i * 14).toFixed(1));
+      const x = Number((lx + 5).toFixed(1));
+      parts.push(
+        e.draw(x, y),
+        `<text x="${x + 21}" y="${y}" dominant-baseline="middle" font-size="11">${
+          esc(e.label)
+        }</text>`,
+      );
+    });
   }
   return parts.join("\n");
 }

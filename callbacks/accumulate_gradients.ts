@@ -3,6 +3,7 @@ import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import type { Scalar, Tensor } from "../core/types.ts";
 import { memoryOf } from "../core/callback.ts";
+import { checkOptions } from "../core/_options.ts";
 
 /** Options of {@linkcode accumulateGradients}. */
 export interface AccumulateGradientsOptions {
@@ -38,6 +39,7 @@ export interface AccumulateGradientsMemory {
  * ```
  */
 export function accumulateGradients(options: AccumulateGradientsOptions): Callback {
+  checkOptions("create accumulateGradients", options, ["nStep"], "{ nStep }");
   const { nStep } = options;
   if (!(Number.isInteger(nStep) && nStep >= 1)) {
     throw new RangeError(

@@ -1,7 +1,8 @@
-import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { Callback, FitContext, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import { _columns } from "./_table.ts";
 import { memoryOf } from "../core/callback.ts";
+import { checkOptions, show } from "../core/_options.ts";
 
 /** Options of {@linkcode csvLogger}. */
 export interface CsvLoggerOptions {
@@ -19,6 +20,8 @@ export interface CsvLoggerMemory {
   readonly headerWritten: boolean;
   /** When the epoch in hand started (ms). */
   readonly epochStart: number;
+  /** The fit that measured `epochStart` (a resumed fit measures anew). */
+  readonly fitId?: string | undefined;
 }
 
 function _csvNumber(v: number): string {
@@ -26,10 +29,11 @@ function _csvNumber(v: number): string {
 }
 
 /**
- * Logs one CSV line per epoch: `epoch,train_loss,valid_loss,<metrics>,time` (time in
+ * Logs one CSV line per epoch: `epoch,trainLoss,validLoss,<metrics>,time` (time in
  * seconds; a skipped value is empty), with the header once. Each line is appended and
- * flushed when its epoch ends, so a crash loses nothing already written. Needs
- * `--allow-write` (and `--allow-read` with `append`).
+ * flushed when its epoch ends, so a crash loses nothing already written. The file's
+ * folder is created if missing (when the fit starts). A resumed fit appends to the file.
+ * Needs `--allow-write` (and `--allow-read` with `append`).
  *
  * @param options Path, append mode (and a clock, for tests).
  * @returns The callback.
@@ -42,13 +46,19 @@ function _csvNumber(v: number): string {
  * ```
  */
 export function csvLogger(options: CsvLoggerOptions): Callback {
+  checkOptions("create csvLogger", options, ["path", "append", "now"], "{ path }");
   const { path, append = false } = options;
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(
+      `Cannot create csvLogger as 'path' must be a file path: current value is ${show(path)}`,
+    );
+  }
   const now = options.now ?? (() => performance.now());
   const name = "csvLogger";
   const initial: CsvLoggerMemory = { headerWritten: false, epochStart: 0 };
   return {
     name,
-    async onTrainBegin(): Promise<StateUpdate> {
+    async onTrainBegin(_s: TrainState, ctx: FitContext): Promise<StateUpdate> {
       let headerWritten = false;
       if (append) {
         try {
@@ -56,14 +66,20 @@ export function csvLogger(options: CsvLoggerOptions): Callback {
         } catch (e) {
           if (!(e instanceof Deno.errors.NotFound)) throw e;
         }
-      } else {
-        await Deno.writeTextFile(path, "");
       }
-      return { memory: { headerWritten, epochStart: now() } };
+      const slash = path.replace(/\\/g, "/").lastIndexOf("/");
+      if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+      if (!append) await Deno.writeTextFile(path, "");
+      return { memory: { headerWritten, epochStart: now(), fitId: ctx.fitId } };
     },
-    onEpochBegin: (s: TrainState): StateUpdate => ({
-      memory: { ...memoryOf(s, name, initial), epochStart: now() },
+    onEpochBegin: (s: TrainState, ctx: FitContext): StateUpdate => ({
+      memory: { ...memoryOf(s, name, initial), epochStart: now(), fitId: ctx.fitId },
     }),
+    onBatchBegin(s: TrainState, ctx: FitContext): StateUpdate | void {
+      // resumed mid-epoch: the clock of the saved run means nothing in this one
+      const m = memoryOf(s, name, initial);
+      if (m.fitId !== ctx.fitId) return { memory: { ...m, epochStart: now(), fitId: ctx.fitId } };
+    },
     async onEpochEnd(s: TrainState): Promise<StateUpdate> {
       const m = memoryOf(s, name, initial);
       const seconds = (now() - m.epochStart) / 1000;

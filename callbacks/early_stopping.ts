@@ -5,6 +5,9 @@ import type { Tensor } from "../core/types.ts";
 import { memoryOf } from "../core/callback.ts";
 import { type Mode, type Tracked, tracker } from "./tracker.ts";
 import { _restoreWeights, _snapshotWeights } from "../core/_weights.ts";
+import { checkOptions } from "../core/_options.ts";
+
+const EARLY_STOPPING_OPTIONS = ["monitor", "mode", "minDelta", "patience", "restoreBest", "name"];
 
 /** Options of {@linkcode earlyStopping}. */
 export interface EarlyStoppingOptions {
@@ -37,8 +40,10 @@ export interface EarlyStoppingMemory extends Tracked {
  *
  * @param options What to monitor and how patiently.
  * @returns The callback.
- * @throws {RangeError} If `patience` or `minDelta` is negative; during a fit, if the
- * monitor is not a known metric name (the message lists the known ones).
+ * @throws {TypeError} If an option is unknown (the message suggests the closest).
+ * @throws {RangeError} If `patience` or `minDelta` is negative or `mode` is not "min" or
+ * "max". When a fit starts, `fit` refuses a monitor that is not one of its metrics, and a
+ * validation metric in a fit without validation data.
  *
  * @example Stops after two epochs without improvement (patience 1)
  * ```ts
@@ -59,6 +64,7 @@ export interface EarlyStoppingMemory extends Tracked {
  * ```
  */
 export function earlyStopping(options: EarlyStoppingOptions = {}): Callback {
+  checkOptions("create earlyStopping", options, EARLY_STOPPING_OPTIONS);
   const name = options.name ?? "earlyStopping";
   const patience = options.patience ?? 0;
   if (!(patience >= 0)) {
@@ -66,10 +72,11 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Callback {
       `Cannot create earlyStopping as 'patience' must be >= 0: current value is ${patience}`,
     );
   }
-  const track = tracker(options);
+  const track = tracker(options, "earlyStopping");
   const initial: EarlyStoppingMemory = { ...track.initial, stoppedEpoch: -1 };
   return {
     name,
+    monitors: [track.monitor],
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
     onEpochEnd(s: TrainState, ctx): StateUpdate {
       const m = memoryOf(s, name, initial);

@@ -3,6 +3,7 @@ import { setHyper } from "../optim/hypers.ts";
 import type { Annealer } from "../schedules/annealing.ts";
 import { stepper } from "../schedules/stepper.ts";
 import type { Hypers, TrainState } from "../core/state.ts";
+import { checkOptions } from "../core/_options.ts";
 
 /** One phase of {@linkcode generalScheduler} (fastai v1's `TrainingPhase`). */
 export interface TrainingPhase {
@@ -50,6 +51,7 @@ export function generalScheduler(
   phases: readonly TrainingPhase[],
   options: { readonly name?: string } = {},
 ): Callback {
+  checkOptions("create generalScheduler", options, ["name"]);
   const name = options.name ?? "generalScheduler";
   if (phases.length === 0) {
     throw new RangeError(

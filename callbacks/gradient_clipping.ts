@@ -1,6 +1,7 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import { clipGradNorm } from "../optim/clip_grad_norm.ts";
 import type { TrainState } from "../core/state.ts";
+import { checkOptions } from "../core/_options.ts";
 
 /** Options of {@linkcode gradientClipping}. */
 export interface GradientClippingOptions {
@@ -24,6 +25,7 @@ export interface GradientClippingOptions {
  * ```
  */
 export function gradientClipping(options: GradientClippingOptions): Callback {
+  checkOptions("create gradientClipping", options, ["clip"], "{ clip }");
   const clip = options.clip;
   if (!(Number.isFinite(clip) && clip > 0)) {
     throw new RangeError(

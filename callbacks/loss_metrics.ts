@@ -72,6 +72,7 @@ export function lossMetrics(parts: Readonly<Record<string, LossFn>>): Callback {
   return {
     name,
     order: -20, // its metrics are in lastMetrics before loggers and trackers read them
+    addsMetrics: names,
     onEpochBegin(s: TrainState): StateUpdate {
       release(s);
       return { memory: EMPTY };

@@ -1,13 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Callback, StateUpdate } from "../core/callback.ts";
 import { sourceLength } from "../core/_epoch.ts";
-import { fit, type FitOptions } from "../core/fit.ts";
+import { fit, FIT_OPTIONS, type FitOptions } from "../core/fit.ts";
+import { assertIdle } from "../core/_busy.ts";
 import type { Learner } from "../core/learner.ts";
 import { appendLog, emptyLog, type Log, logToArray } from "../core/log.ts";
 import type { Tensor } from "../core/types.ts";
 import type { TrainState } from "../core/state.ts";
 import { memoryOf } from "../core/callback.ts";
 import { _restoreWeights, _snapshotWeights } from "../core/_weights.ts";
+import { checkOptions } from "../core/_options.ts";
+
+const LR_FINDER_OPTIONS = ["startLr", "endLr", "numIt", "stopDiv"];
 
 /** Options of {@linkcode lrFinder}. */
 export interface LrFinderOptions {
@@ -58,6 +62,7 @@ export interface LrFinderMemory {
  * ```
  */
 export function lrFinder(options: LrFinderOptions = {}): Callback {
+  checkOptions("create lrFinder", options, LR_FINDER_OPTIONS);
   const { startLr = 1e-7, endLr = 10, numIt = 100, stopDiv = true } = options;
   for (const [arg, v] of [["startLr", startLr], ["endLr", endLr]] as const) {
     if (!(v > 0 && Number.isFinite(v))) {
@@ -69,6 +74,12 @@ export function lrFinder(options: LrFinderOptions = {}): Callback {
   if (!(Number.isInteger(numIt) && numIt >= 1)) {
     throw new RangeError(
       `Cannot create lrFinder as 'numIt' must be a positive integer: current value is ${numIt}`,
+    );
+  }
+  if (!(endLr > startLr)) {
+    throw new RangeError(
+      `Cannot create lrFinder as 'endLr' must be greater than 'startLr' (the test raises the ` +
+        `lr): current values are startLr ${startLr} and endLr ${endLr}`,
     );
   }
   const name = "lrFinder";
@@ -262,6 +273,8 @@ export interface LrFindResult {
  * ```
  */
 export async function lrFind(learn: Learner, options: LrFindOptions = {}): Promise<LrFindResult> {
+  checkOptions("run lrFind", options, [...FIT_OPTIONS, ...LR_FINDER_OPTIONS]);
+  assertIdle(learn, "run lrFind");
   const { startLr, endLr, numIt = 100, stopDiv, ...fitOptions } = options;
   const finder = lrFinder({
     numIt,

@@ -4,6 +4,7 @@ import type { Callback, StateUpdate } from "../core/callback.ts";
 import { crossEntropy, crossEntropyPerSample, mse, msePerSample } from "../core/losses.ts";
 import type { TrainState } from "../core/state.ts";
 import type { Input, LossFn, Scalar, Tensor } from "../core/types.ts";
+import { checkOptions } from "../core/_options.ts";
 
 /** A loss before the batch mean: from output and target `[B, ...]` to `[B]` losses. */
 export type PerSampleLoss = (output: Tensor, target: Tensor) => Tensor;
@@ -116,6 +117,7 @@ function _isMixUpLoss(loss: LossFn): loss is MixUpLoss {
  * ```
  */
 export function mixUp(options: MixUpOptions = {}): Callback {
+  checkOptions("create mixUp", options, ["alpha", "seed", "lossPerSample"]);
   const { alpha = 0.4, lossPerSample } = options;
   if (!(alpha > 0 && Number.isFinite(alpha))) {
     throw new RangeError(

@@ -1,5 +1,5 @@
 import type { Callback, StateUpdate } from "../core/callback.ts";
-import { fit, type FitOptions, type FitResult } from "../core/fit.ts";
+import { fit, FIT_OPTIONS, type FitOptions, type FitResult } from "../core/fit.ts";
 import type { Learner } from "../core/learner.ts";
 import type { TrainState } from "../core/state.ts";
 import { setHyper } from "../optim/hypers.ts";
@@ -11,6 +11,9 @@ import {
 } from "../schedules/one_cycle_scheds.ts";
 import { paramScheduler } from "./param_scheduler.ts";
 import { _totalBatches } from "./_progress.ts";
+import { checkOptions } from "../core/_options.ts";
+
+const ONE_CYCLE_OPTIONS = ["lrMax", "divFactor", "pctStart", "finalDiv", "moms", "split"];
 
 /**
  * Where the one-cycle rise ends: `"v1"` at `floor(n * pctStart)` whole batches (fastai
@@ -57,6 +60,7 @@ export interface OneCycleCallbackOptions<L extends number | readonly number[] = 
 export function oneCycle<L extends number | readonly number[]>(
   options: OneCycleCallbackOptions<L>,
 ): Callback {
+  checkOptions("create oneCycle", options, ONE_CYCLE_OPTIONS, "{ lrMax }");
   const name = "oneCycle";
   const split = options.split ?? "v1";
   if (split !== "v1" && split !== "continuous") {
@@ -132,6 +136,7 @@ export function fitOneCycle(
   epochs: number,
   options: FitOneCycleOptions = {},
 ): Promise<FitResult> {
+  checkOptions("fitOneCycle", options, [...FIT_OPTIONS, ...ONE_CYCLE_OPTIONS]);
   const { lrMax, divFactor, pctStart, finalDiv, moms, split, ...rest } = options;
   const peak = lrMax ?? options.lr ?? learn.lr;
   if (typeof peak === "object" && !Array.isArray(peak)) {

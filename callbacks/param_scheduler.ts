@@ -3,6 +3,7 @@ import { setHyper } from "../optim/hypers.ts";
 import type { Schedule } from "../schedules/schedule.ts";
 import type { Hypers, TrainState } from "../core/state.ts";
 import { _pct, _totalBatches } from "./_progress.ts";
+import { checkOptions } from "../core/_options.ts";
 
 /** Schedules by hyper-parameter name; a schedule may give one value per layer group. */
 export type HyperSchedules = Readonly<Record<string, Schedule<number | readonly number[]>>>;
@@ -42,6 +43,7 @@ export function paramScheduler(
   schedules: HyperSchedules,
   options: ParamSchedulerOptions = {},
 ): Callback {
+  checkOptions("create paramScheduler", options, ["name"]);
   const name = options.name ?? "paramScheduler";
   const entries = Object.entries(schedules);
   for (const [key, sched] of entries) {

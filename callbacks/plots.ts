@@ -1,6 +1,8 @@
 /**
- * Plots of a run, as SVG strings made without dependencies (they also display as
- * pictures in Deno's Jupyter kernel).
+ * Plots of a run, made without dependencies. Each returns an {@linkcode SvgPlot}: `.svg`
+ * (or `String(plot)`) is the SVG markup to write to a file, and left as a notebook cell's
+ * last value it displays as a picture in Deno's Jupyter kernel. Epochs are numbered from 0,
+ * as in the epoch table.
  *
  * @module
  */
@@ -95,7 +97,8 @@ export function plotLr(history: History, options: PlotLrOptions = {}): SvgPlot {
 }
 
 /**
- * Each metric per epoch, one panel per metric.
+ * Each metric per epoch, one panel per metric; epochs numbered from 0 as in the epoch
+ * table.
  *
  * @param history A fit's history.
  * @returns The picture.
@@ -109,7 +112,7 @@ export function plotLr(history: History, options: PlotLrOptions = {}): SvgPlot {
  * ```
  */
 export function plotMetrics(history: History): SvgPlot {
-  const x = range(history.metrics.length, 1);
+  const x = range(history.metrics.length);
   return _figure(history.metricNames.map((name, i) => ({
     title: name,
     xLabel: "epoch",
@@ -133,7 +136,7 @@ export interface PlotLrFindOptions {
 
 /**
  * The LR range test: smoothed loss against learning rate on a log axis, with the
- * suggestions marked.
+ * suggestions marked by symbols and named, with their values, in the legend.
  *
  * @param found What `lrFind` returned.
  * @param options Points to leave out at either end.
@@ -165,7 +168,7 @@ export function plotLrFind(found: LrFindResult, options: PlotLrFindOptions = {})
   const markers: _Marker[] = Object.entries(found.suggestions).map(([name, lr]) => ({
     x: lr,
     y: near(lr),
-    label: name,
+    label: `${name} ${lr.toExponential(2).replace("e+", "e")}`,
   }));
   return _figure([{
     title: "LR finder",

@@ -1,7 +1,8 @@
-import type { Callback, StateUpdate } from "../core/callback.ts";
+import type { Callback, FitContext, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
-import { _clock, _columns, _fmt, _row } from "./_table.ts";
+import { _barLine, _clock, _columns, _fmt, _layout, _pad, _row, _timing } from "./_table.ts";
 import { memoryOf } from "../core/callback.ts";
+import { checkOptions, show } from "../core/_options.ts";
 
 /** Where the progress bar writes text. */
 export interface ProgressStream {
@@ -9,6 +10,8 @@ export interface ProgressStream {
   write(text: string): void;
   /** Whether this is a terminal (a live bar) or not (one line per epoch). */
   isTerminal(): boolean;
+  /** The terminal's width in columns (the live bar fits in it). @default {80} */
+  columns?(): number;
 }
 
 /** A Jupyter display function: shows a MIME bundle, updating display `id` when `update`. */
@@ -19,7 +22,10 @@ export type JupyterDisplay = (
 
 /** Options of {@linkcode progressBar}. */
 export interface ProgressBarOptions {
-  /** Where text goes. @default {standard error} */
+  /**
+   * Where text goes: the live bar (when it is a terminal) and the epoch table.
+   * @default {the table to standard output, the live bar to standard error when that is a terminal}
+   */
   readonly stream?: ProgressStream;
   /** Jupyter display (updated in place instead of text). @default {Deno.jupyter.display when in a notebook} */
   readonly display?: JupyterDisplay;
@@ -31,22 +37,43 @@ export interface ProgressBarOptions {
 
 /** The memory of {@linkcode progressBar}. */
 export interface ProgressBarMemory {
-  /** Training start (ms). */
+  /** Start of this fit (ms). */
   readonly start: number;
-  /** Epoch start (ms). */
+  /** Start of the epoch in hand, or of this fit when it resumed mid-epoch (ms). */
   readonly epochStart: number;
+  /** Training batches of the epoch done before `epochStart` (a resumed fit skipped them). */
+  readonly epochSkipped: number;
   /** Last redraw (ms). */
   readonly lastDraw: number;
-  /** Table rows printed so far. */
+  /** Table rows printed by this fit. */
   readonly rows: readonly (readonly string[])[];
+  /** The fit these rows and clocks belong to (a resumed fit starts a new table). */
+  readonly fitId: string | undefined;
+  /** The Jupyter display of this fit. */
+  readonly displayId: string;
 }
 
 const encoder = new TextEncoder();
 
-function _stderr(): ProgressStream {
+function _console(): { rows: ProgressStream; bar: ProgressStream } {
+  const columns = (): number => {
+    try {
+      return Deno.consoleSize().columns;
+    } catch {
+      return 80;
+    }
+  };
   return {
-    write: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
-    isTerminal: () => Deno.stderr.isTerminal(),
+    rows: {
+      write: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
+      isTerminal: () => Deno.stdout.isTerminal(),
+      columns,
+    },
+    bar: {
+      write: (text) => void Deno.stderr.writeSync(encoder.encode(text)),
+      isTerminal: () => Deno.stderr.isTerminal(),
+      columns,
+    },
   };
 }
 
@@ -62,20 +89,22 @@ function _jupyter(): JupyterDisplay | undefined {
   }
 }
 
-const WIDTH = 12;
-const pad = (cells: readonly string[]): string =>
-  cells.map((c) => c.padEnd(WIDTH)).join("").trimEnd();
 let _displays = 0;
 
 /**
- * Shows training progress and prints fastai's epoch table (epoch, train_loss, valid_loss,
- * metrics, time). On a terminal: a live bar on standard error with epoch, batch, smoothed
- * loss and ETA, redrawn at most every `refreshMs`. Not on a terminal: one plain line per
- * epoch. In a Jupyter notebook: one HTML display updated in place. Never reads a loss
- * itself (it shows the smoothed loss as far as it has been read).
+ * Shows training progress and prints fastai's epoch table (epoch, trainLoss, validLoss,
+ * metrics, time: the names `monitor` takes). The table goes to standard output, one line
+ * per epoch, so that `deno run train.ts > log.txt` keeps it; when standard error is a
+ * terminal a live bar is drawn there too (epoch, batch, elapsed<ETA as fastai shows them,
+ * smoothed loss), redrawn at most every `refreshMs` and fitted to the terminal's width. In
+ * a Jupyter notebook: one display per fit (a learner's bar reused by `lrFind` and several
+ * `fit`s shows each in its own cell), HTML with a `text/plain` fallback, updated in place.
+ * A resumed fit starts a new table, with its header. Never reads a loss itself (it shows
+ * the smoothed loss as far as it has been read).
  *
  * @param options Output stream, Jupyter display and clock (all injectable for tests).
  * @returns The callback.
+ * @throws {TypeError} If an option is unknown or of the wrong kind.
  *
  * @example Plain lines when not on a terminal
  * ```ts
@@ -89,75 +118,151 @@ let _displays = 0;
  * ```
  */
 export function progressBar(options: ProgressBarOptions = {}): Callback {
-  const stream = options.stream ?? _stderr();
-  const display = options.display ?? (options.stream ? undefined : _jupyter());
+  checkOptions("create progressBar", options, ["stream", "display", "now", "refreshMs"]);
+  for (const key of ["display", "now"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "function") {
+      throw new TypeError(
+        `Cannot create progressBar as '${key}' must be a function: current value is ${
+          show(options[key])
+        }`,
+      );
+    }
+  }
+  const given = options.stream;
+  if (
+    given !== undefined &&
+    (typeof given?.write !== "function" || typeof given?.isTerminal !== "function")
+  ) {
+    throw new TypeError(
+      `Cannot create progressBar as 'stream' must have write(text) and isTerminal(): current ` +
+        `value is ${show(given)}`,
+    );
+  }
+  const streams = given ? { rows: given, bar: given } : _console();
+  const display = options.display ?? (given ? undefined : _jupyter());
   const now = options.now ?? (() => performance.now());
   const refreshMs = options.refreshMs ?? 100;
   const name = "progressBar";
-  const id = `fitloop-progress-${++_displays}`;
-  const initial: ProgressBarMemory = { start: 0, epochStart: 0, lastDraw: -Infinity, rows: [] };
-  const live = (): boolean => !display && stream.isTerminal();
+  const initial: ProgressBarMemory = {
+    start: 0,
+    epochStart: 0,
+    epochSkipped: 0,
+    lastDraw: -Infinity,
+    rows: [],
+    fitId: undefined,
+    displayId: "",
+  };
+  const live = (): boolean => !display && streams.bar.isTerminal();
+  const columns = (): number => {
+    const c = streams.bar.columns?.();
+    return typeof c === "number" && c > 0 ? c : 80;
+  };
 
-  const html = (s: TrainState, rows: readonly (readonly string[])[], done: number): string => {
+  const text = (s: TrainState, rows: readonly (readonly string[])[], line: string): string => {
+    const head = _columns(s);
+    const layout = _layout(head);
+    return [_pad(head, layout), ...rows.map((r) => _pad(r, layout)), line].join("\n").trimEnd();
+  };
+  /** The table's layout on the rows' stream (fitted to it when it is a terminal). */
+  const tableLayout = (s: TrainState) => {
+    const c = streams.rows.isTerminal() ? streams.rows.columns?.() : undefined;
+    return _layout(_columns(s), typeof c === "number" && c > 0 ? c : undefined);
+  };
+  const html = (s: TrainState, rows: readonly (readonly string[])[], bar: string): string => {
     const head = _columns(s).map((c) => `<th>${c}</th>`).join("");
     const body = rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("");
-    const total = s.nBatches ?? Math.max(done, 1);
-    const bar = done >= 0
-      ? `<div>epoch ${
-        s.epoch + 1
-      }/${s.nEpochs} <progress value="${done}" max="${total}"></progress> ` +
-        `${done}/${s.nBatches ?? "?"} loss ${_fmt(s.smoothLoss)}</div>`
-      : "";
     return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>${bar}`;
+  };
+  const show_ = (m: ProgressBarMemory, s: TrainState, bar: string, plain: string): void => {
+    display!({
+      "text/html": html(s, m.rows, bar),
+      "text/plain": text(s, m.rows, plain),
+    }, { update: true, id: m.displayId });
+  };
+
+  /** This fit's memory: a fit that resumed (a new fitId) starts anew. */
+  const mine = (s: TrainState, ctx: FitContext): ProgressBarMemory | undefined => {
+    const m = memoryOf(s, name, initial);
+    if (m.fitId === ctx.fitId && m.displayId !== "") return undefined;
+    return begin(s, ctx);
+  };
+  const begin = (s: TrainState, ctx: FitContext): ProgressBarMemory => {
+    const t = now();
+    const displayId = `fitloop-progress-${ctx.fitId ?? ""}-${++_displays}`;
+    if (display) {
+      display({ "text/html": "<div>starting…</div>", "text/plain": "starting…" }, {
+        update: false,
+        id: displayId,
+      });
+    }
+    return {
+      ...initial,
+      start: t,
+      epochStart: t,
+      epochSkipped: s.numBatch,
+      fitId: ctx.fitId,
+      displayId,
+    };
   };
 
   return {
     name,
     order: 1100,
-    onTrainBegin: (): StateUpdate => {
-      const t = now();
-      if (display) display({ "text/html": "<div>starting…</div>" }, { update: false, id });
-      return { memory: { ...initial, start: t, epochStart: t } };
-    },
-    onEpochBegin: (s: TrainState): StateUpdate => ({
-      memory: { ...memoryOf(s, name, initial), epochStart: now() },
+    onTrainBegin: (s: TrainState, ctx: FitContext): StateUpdate => ({ memory: begin(s, ctx) }),
+    onEpochBegin: (s: TrainState, ctx: FitContext): StateUpdate => ({
+      memory: {
+        ...(mine(s, ctx) ?? memoryOf(s, name, initial)),
+        epochStart: now(),
+        epochSkipped: 0,
+      },
     }),
+    onBatchBegin(s: TrainState, ctx: FitContext): StateUpdate | void {
+      if (!s.train) return;
+      const fresh = mine(s, ctx);
+      if (fresh) return { memory: fresh };
+    },
     onBatchEnd(s: TrainState): StateUpdate | void {
       if (!s.train || (!live() && !display)) return;
       const m = memoryOf(s, name, initial);
       const t = now();
       if (t - m.lastDraw < refreshMs) return;
       const done = s.numBatch + 1;
+      const timing = _timing(t - m.epochStart, done, m.epochSkipped, s.nBatches);
       if (display) {
-        display({ "text/html": html(s, m.rows, done) }, { update: true, id });
-      } else {
-        const total = s.nBatches;
-        const frac = total ? Math.min(1, done / total) : 0;
-        const filled = Math.round(frac * 20);
-        const perBatch = (t - m.epochStart) / 1000 / done;
-        const eta = total ? _clock(perBatch * (total - done)) : "?";
-        stream.write(
-          `\r\x1b[2Kepoch ${s.epoch + 1}/${s.nEpochs} [${"#".repeat(filled)}${
-            "-".repeat(20 - filled)
-          }] ` +
-            `${done}/${total ?? "?"} loss ${_fmt(s.smoothLoss)} eta ${eta}`,
+        const total = s.nBatches ?? Math.max(done, 1);
+        const line = `epoch ${s.epoch + 1}/${s.nEpochs} ${done}/${s.nBatches ?? "?"} ` +
+          `${timing} loss ${_fmt(s.smoothLoss)}`;
+        show_(
+          m,
+          s,
+          `<div>epoch ${s.epoch + 1}/${s.nEpochs} <progress value="${done}" max="${total}">` +
+            `</progress> ${done}/${s.nBatches ?? "?"} [${timing.replace("<", "&lt;")}] loss ${
+              _fmt(s.smoothLoss)
+            }</div>`,
+          line,
         );
+      } else {
+        streams.bar.write(`\r\x1b[2K${_barLine(s, done, timing, columns())}`);
       }
       return { memory: { ...m, lastDraw: t } };
     },
     onEpochEnd(s: TrainState): StateUpdate {
       const m = memoryOf(s, name, initial);
       const seconds = (now() - m.epochStart) / 1000;
-      const row = [..._row(s).map((v, i) => (i === 0 ? String(v) : _fmt(v))), _clock(seconds)];
-      const rows = [...m.rows, row];
+      const layout = display ? _layout(_columns(s)) : tableLayout(s);
+      const row = [
+        ..._row(s).map((v, i) => (i === 0 ? String(v) : _fmt(v, layout.digits))),
+        _clock(seconds),
+      ];
+      const next: ProgressBarMemory = { ...m, rows: [...m.rows, row], lastDraw: -Infinity };
       if (display) {
-        display({ "text/html": html(s, rows, -1) }, { update: true, id });
+        show_(next, s, "", "");
       } else {
-        const clear = live() ? "\r\x1b[2K" : "";
-        const header = m.rows.length === 0 ? `${pad(_columns(s))}\n` : "";
-        stream.write(`${clear}${header}${pad(row)}\n`);
+        if (live()) streams.bar.write("\r\x1b[2K");
+        const header = m.rows.length === 0 ? `${_pad(_columns(s), layout)}\n` : "";
+        streams.rows.write(`${header}${_pad(row, layout)}\n`);
       }
-      return { memory: { ...m, rows, lastDraw: -Infinity } };
+      return { memory: next };
     },
   };
 }

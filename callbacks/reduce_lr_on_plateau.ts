@@ -2,6 +2,9 @@ import type { Callback, StateUpdate } from "../core/callback.ts";
 import type { TrainState } from "../core/state.ts";
 import { memoryOf } from "../core/callback.ts";
 import { type Mode, type Tracked, tracker } from "./tracker.ts";
+import { checkOptions } from "../core/_options.ts";
+
+const REDUCE_LR_OPTIONS = ["monitor", "mode", "patience", "factor", "minDelta", "minLr", "name"];
 
 /** Options of {@linkcode reduceLROnPlateau}. */
 export interface ReduceLROnPlateauOptions {
@@ -64,6 +67,7 @@ export interface ReduceLROnPlateauMemory extends Tracked {
  * ```
  */
 export function reduceLROnPlateau(options: ReduceLROnPlateauOptions = {}): Callback {
+  checkOptions("create reduceLROnPlateau", options, REDUCE_LR_OPTIONS);
   const name = options.name ?? "reduceLROnPlateau";
   const { patience = 0, factor = 0.2, minLr = 0.001 } = options;
   if (!(factor > 0 && factor < 1)) {
@@ -86,6 +90,7 @@ export function reduceLROnPlateau(options: ReduceLROnPlateauOptions = {}): Callb
   return {
     name,
     setsHypers: { onEpochEnd: ["lr"] },
+    monitors: [track.monitor],
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
     onEpochEnd(s: TrainState): StateUpdate {
       const m = memoryOf(s, name, initial);

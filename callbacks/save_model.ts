@@ -3,6 +3,7 @@ import type { TrainState } from "../core/state.ts";
 import { memoryOf } from "../core/callback.ts";
 import { type Mode, type Tracked, tracker } from "./tracker.ts";
 import { loadWeightsInto, saveModelTo } from "../core/model_io.ts";
+import { checkOptions, show } from "../core/_options.ts";
 
 /** Options of {@linkcode saveModel}. */
 export interface SaveModelOptions {
@@ -32,6 +33,10 @@ export type SaveModelMemory = Tracked;
  *
  * @param options Directory, monitor and when to save.
  * @returns The callback.
+ * @throws {TypeError} If an option is unknown or `dir` is not a path.
+ * @throws {RangeError} If `every` or `mode` is not one of its values. When a fit starts,
+ * `fit` refuses (with `every: "improvement"`) a monitor that is not one of its metrics,
+ * and a validation metric in a fit without validation data.
  *
  * @example
  * ```ts
@@ -41,12 +46,26 @@ export type SaveModelMemory = Tracked;
  * ```
  */
 export function saveModel(options: SaveModelOptions): Callback {
-  const { dir, every = "improvement" } = options;
+  checkOptions("create saveModel", options, ["dir", "monitor", "mode", "every", "name"], "{ dir }");
+  const { dir, every = "improvement" } = options ?? {};
+  if (typeof dir !== "string" || dir === "") {
+    throw new TypeError(
+      `Cannot create saveModel as 'dir' must be a directory path: current value is ${show(dir)}`,
+    );
+  }
+  if (every !== "improvement" && every !== "epoch") {
+    throw new RangeError(
+      `Cannot create saveModel as 'every' must be "improvement" or "epoch": current value is ${
+        show(every)
+      }`,
+    );
+  }
   const name = options.name ?? "saveModel";
-  const track = tracker({ ...options, minDelta: 0 });
+  const track = tracker({ ...options, minDelta: 0 }, "saveModel");
   const initial: SaveModelMemory = track.initial;
   return {
     name,
+    ...(every === "improvement" ? { monitors: [track.monitor] } : {}),
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
     async onEpochEnd(s: TrainState, ctx): Promise<StateUpdate | void> {
       const model = ctx.learner?.model;

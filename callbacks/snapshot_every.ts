@@ -2,6 +2,7 @@ import type { Callback, FitContext, StateUpdate } from "../core/callback.ts";
 import { snapshot } from "../core/snapshot.ts";
 import type { TrainState } from "../core/state.ts";
 import { memoryOf } from "../core/callback.ts";
+import { checkOptions } from "../core/_options.ts";
 
 /** Options of {@linkcode snapshotEvery}: one of `batches`, `epochs`, `seconds`, and `dir`. */
 export interface SnapshotEveryOptions {
@@ -47,6 +48,12 @@ export interface SnapshotEveryMemory {
  * ```
  */
 export function snapshotEvery(options: SnapshotEveryOptions): Callback {
+  checkOptions(
+    "create snapshotEvery",
+    options,
+    ["dir", "batches", "epochs", "seconds", "now"],
+    "{ dir, batches | epochs | seconds }",
+  );
   const given = (["batches", "epochs", "seconds"] as const).filter((k) => options[k] !== undefined);
   if (given.length !== 1 || !(options[given[0]!]! > 0)) {
     throw new RangeError(

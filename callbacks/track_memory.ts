@@ -75,6 +75,7 @@ export function trackMemory(options: TrackMemoryOptions = {}): Callback {
   return {
     name,
     order: -20, // its metrics are in lastMetrics before loggers and trackers read them
+    addsMetrics: ["tensors", "bytes", "peakBytes"],
     onTrainBegin: (): StateUpdate => ({ memory: INITIAL }),
     onEpochBegin: (s: TrainState): StateUpdate => ({
       memory: { ...memoryOf(s, name, INITIAL), peakBytes: read().numBytes },

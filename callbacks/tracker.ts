@@ -7,6 +7,7 @@
  * @module
  */
 import type { TrainState } from "../core/state.ts";
+import { didYouMean, show, suggest } from "../core/_options.ts";
 
 /** Whether smaller ("min") or larger ("max") values of the monitored metric are better. */
 export type Mode = "min" | "max";
@@ -65,8 +66,11 @@ export interface Tracker {
  * A tracker of one metric.
  *
  * @param options What to monitor and how.
+ * @param who What is being created, for messages ("earlyStopping"). @default {"a tracker"}
  * @returns The tracker.
- * @throws {RangeError} If `minDelta` is negative or not a number.
+ * @throws {RangeError} If `minDelta` is negative or not a number, or `mode` is neither
+ * "min" nor "max".
+ * @throws {TypeError} If `monitor` is not a name.
  *
  * @example Two epochs: an improvement, then a wait
  * ```ts
@@ -81,13 +85,25 @@ export interface Tracker {
  * assertEquals(b.tracked, { best: 0.5, bestEpoch: 0, wait: 1 });
  * ```
  */
-export function tracker(options: TrackerOptions = {}): Tracker {
+export function tracker(options: TrackerOptions = {}, who = "a tracker"): Tracker {
   const monitor = options.monitor ?? "validLoss";
+  if (typeof monitor !== "string" || monitor === "") {
+    throw new TypeError(
+      `Cannot create ${who} as 'monitor' must be a metric name: current value is ${show(monitor)}`,
+    );
+  }
+  if (options.mode !== undefined && options.mode !== "min" && options.mode !== "max") {
+    throw new RangeError(
+      `Cannot create ${who} as 'mode' must be "min" or "max": current value is ${
+        show(options.mode)
+      }${didYouMean(String(options.mode), ["min", "max"])}`,
+    );
+  }
   const mode = options.mode ?? (/loss|error/i.test(monitor) ? "min" : "max");
   const minDelta = options.minDelta ?? 0;
   if (!(minDelta >= 0)) {
     throw new RangeError(
-      `Cannot create a tracker as 'minDelta' must be >= 0: current value is ${minDelta}`,
+      `Cannot create ${who} as 'minDelta' must be >= 0: current value is ${minDelta}`,
     );
   }
   const initial: Tracked = {
@@ -113,7 +129,8 @@ export function tracker(options: TrackerOptions = {}): Tracker {
 }
 
 /**
- * The value of metric `monitor` in `state.lastMetrics`.
+ * The value of metric `monitor` in `state.lastMetrics`, or the smoothed training loss for
+ * `"trainLoss"` (the epoch table's column of that name).
  *
  * @param state The state in onEpochEnd.
  * @param monitor The metric's name.
@@ -129,15 +146,16 @@ export function tracker(options: TrackerOptions = {}): Tracker {
  * const s = initialState({ nEpochs: 1, hypers: [], loss: () => { throw 0; } });
  * const end = { ...s, lastMetrics: [0.3], metricNames: ["validLoss"] };
  * assertEquals(monitored(end, "validLoss", "demo"), 0.3);
- * assertThrows(() => monitored(end, "accuracy", "demo"), RangeError, "known metrics");
+ * assertThrows(() => monitored(end, "accuracy", "demo"), RangeError, "metrics are");
  * ```
  */
 export function monitored(state: TrainState, monitor: string, who: string): number {
   const i = state.metricNames.indexOf(monitor);
   if (i < 0) {
+    if (monitor === "trainLoss") return state.smoothLoss;
     throw new RangeError(
-      `Callback '${who}' cannot monitor '${monitor}': known metrics are ${
-        state.metricNames.join(", ")
+      `Callback '${who}' cannot monitor '${monitor}'${
+        suggest(monitor, ["trainLoss", ...state.metricNames], "metrics")
       }`,
     );
   }

@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Batch, Batches, DatasetLike, DataSource } from "./data.ts";
 import { permutation, weightedDraws } from "./_rng.ts";
 import type { Input, Tensor } from "./types.ts";
+import { show } from "./_options.ts";
 
 /** One batch in hand, with whether the loop must dispose its tensors. */
 export interface LoopBatch {
@@ -33,17 +34,42 @@ export function sourceLength(source: DataSource): number | undefined {
 }
 
 function _unpack(batch: Batch, owned: boolean): LoopBatch {
+  const isPair = Array.isArray(batch) && batch.length === 2;
+  const isRecord = !Array.isArray(batch) && batch !== null && typeof batch === "object" &&
+    "xs" in batch && "ys" in batch;
+  if (!isPair && !isRecord) {
+    throw new TypeError(
+      `Cannot train on a batch as it must be [x, y] or { xs, ys } (tensors, the batch as first ` +
+        `dimension; for a tf.data.Dataset: zip({ xs, ys }) then .batch(n)): current value is ${
+          show(batch)
+        }`,
+    );
+  }
   const pair = Array.isArray(batch)
     ? batch as readonly [Input, Tensor]
     : [(batch as { xs: Input }).xs, (batch as { ys: Tensor }).ys] as const;
   const [input, target] = pair;
+  const tensors = target instanceof tf.Tensor &&
+    (input instanceof tf.Tensor ||
+      (Array.isArray(input) && input.length > 0 && input.every((t) => t instanceof tf.Tensor)));
+  if (!tensors) {
+    throw new TypeError(
+      `Cannot train on a batch as its inputs and targets must be tensors: x is ${show(input)} ` +
+        `and y is ${show(target)} (a tf.data.Dataset of plain values yields tensors only ` +
+        `after .batch(n))`,
+    );
+  }
   const first = Array.isArray(input) ? input[0] : input;
   if (!first || !target || first.shape[0] !== target.shape[0]) {
     throw new RangeError(
       `Cannot train on a batch whose inputs and targets hold different numbers of samples: ` +
         `input has shape [${first?.shape ?? "none"}] and target has shape [${
           target?.shape ?? "none"
-        }]`,
+        }]${
+          target?.rank === 0
+            ? " (a batch has the samples as first dimension: is a tf.data.Dataset missing .batch(n)?)"
+            : ""
+        }`,
     );
   }
   return { input, target, owned };
@@ -161,14 +187,24 @@ function _identity(n: number): Int32Array {
 }
 
 function _datasetIterator(ds: DatasetLike): AsyncIterator<LoopBatch> {
-  let it: { next(): Promise<IteratorResult<Batch>> } | undefined;
+  let it: { next(): Promise<IteratorResult<unknown>> } | undefined;
   return {
     async next(): Promise<IteratorResult<LoopBatch>> {
       it ??= await ds.iterator();
       const r = await it.next();
       return r.done
         ? { done: true, value: undefined }
-        : { done: false, value: _unpack(r.value, true) };
+        : { done: false, value: _unpackOwned(r.value) };
     },
   };
+}
+
+/** A Dataset's element as a batch; the element's tensors are freed when it is not one. */
+function _unpackOwned(element: unknown): LoopBatch {
+  try {
+    return _unpack(element as Batch, true);
+  } catch (e) {
+    tf.dispose(element as tf.TensorContainer);
+    throw e;
+  }
 }

@@ -91,7 +91,9 @@ export async function runFit<B>(loopOps: LoopOps<B>, start: RunStart): Promise<T
     const skip = start.resuming ? s.numBatch : 0;
     for (let epoch = first; epoch < s.nEpochs && !s.stopTraining; epoch++) {
       const midEpoch = epoch === first && skip > 0;
-      s = midEpoch ? { ...s, train: true } : await ops.event(beginEpoch(s, epoch), "onEpochBegin");
+      s = midEpoch
+        ? Object.freeze({ ...s, train: true })
+        : await ops.event(beginEpoch(s, epoch), "onEpochBegin");
       s = await trainEpoch(ops, s, epoch, midEpoch ? skip : 0);
       let values: readonly number[] = ops.metricNames.map(() => NaN);
       const valid = s.skipValidate ? undefined : ops.validBatches(s, epoch);
@@ -100,11 +102,11 @@ export async function runFit<B>(loopOps: LoopOps<B>, start: RunStart): Promise<T
     }
   } catch (error) {
     failure = { error };
-    s = { ...reached, ...NO_BATCH };
+    s = Object.freeze({ ...reached, ...NO_BATCH });
   } finally {
     ops.release();
   }
-  s = { ...s, error: failure?.error };
+  s = Object.freeze({ ...s, error: failure?.error });
   try {
     s = await ops.event(s, "onTrainEnd");
   } catch (error) {
@@ -162,8 +164,8 @@ async function trainEpoch<B>(
 async function trainBatch<B>(ops: LoopOps<B>, s: TrainState, batch: B): Promise<TrainState> {
   s = await ops.event(ops.begin(s, batch, true), "onBatchBegin");
   s = await ops.backward(s, (st) => {
-    st = ops.eventSync({ ...st, ...ops.forward(st, true) }, "onLossBegin");
-    return ops.eventSync({ ...st, lastLoss: ops.loss(st) }, "onBackwardBegin");
+    st = ops.eventSync(Object.freeze({ ...st, ...ops.forward(st, true) }), "onLossBegin");
+    return ops.eventSync(Object.freeze({ ...st, lastLoss: ops.loss(st) }), "onBackwardBegin");
   });
   s = await ops.event(s, "onBackwardEnd");
   if (!s.skipStep) ops.step(s);
@@ -184,8 +186,8 @@ async function validate<B>(
       const item = await next(it);
       if (item.done) break;
       s = await ops.event(ops.begin(s, item.value, false), "onBatchBegin");
-      s = await ops.event({ ...s, ...ops.forward(s, false) }, "onLossBegin");
-      s = { ...s, lastLoss: ops.loss(s) };
+      s = await ops.event(Object.freeze({ ...s, ...ops.forward(s, false) }), "onLossBegin");
+      s = Object.freeze({ ...s, lastLoss: ops.loss(s) });
       ops.evaluate(s);
       s = await ops.event(s, "onBatchEnd");
       ops.endBatch(s);

@@ -108,6 +108,12 @@ export interface FitContext {
    * run or a test).
    */
   readonly learner?: LearnerCore;
+  /**
+   * A fresh id for each call of `fit` (a resumed fit gets a new one, though its state
+   * carries on): a callback that measures time from the start of a fit, or owns a display,
+   * keys it on this, since onTrainBegin does not run again on resume.
+   */
+  readonly fitId?: string;
 }
 
 /**
@@ -139,6 +145,21 @@ export interface Callback {
    * Asked once when the fit starts. @default {undefined}
    */
   readonly captures?: (learner: LearnerCore) => readonly string[];
+  /**
+   * Hyper-parameters this callback introduces and reads itself (beyond the optimizer's:
+   * `lr`, `wd` and the keys of its `defaults`). Setting or scheduling any other name is an
+   * error when the fit starts or when a hook returns it. @default {[]}
+   */
+  readonly ownsHypers?: readonly string[];
+  /**
+   * Metric names this callback reads from `lastMetrics` (`"validLoss"`, a learner metric,
+   * `"trainLoss"` or a name a callback declares in `addsMetrics`). Checked when the fit
+   * starts: an unknown name is an error, and so is a fit without validation data when a
+   * name is computed on it (`validLoss` and the learner's metrics). @default {[]}
+   */
+  readonly monitors?: readonly string[];
+  /** Metric names this callback appends to `lastMetrics` in onEpochEnd. @default {[]} */
+  readonly addsMetrics?: readonly string[];
   /** Before the first epoch. */
   readonly onTrainBegin?: Hook;
   /** At the start of each epoch. */
@@ -160,6 +181,29 @@ export interface Callback {
   /** Last, always: also after an error, found in `state.error`. */
   readonly onTrainEnd?: Hook;
 }
+
+/**
+ * Every field a callback record may hold: its name, order and declarations, and the hooks.
+ * Any other key is refused when a fit starts (a misspelled hook would never run).
+ *
+ * @example
+ * ```ts
+ * import { CALLBACK_FIELDS } from "@fitloop/fitloop/core";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(CALLBACK_FIELDS.includes("onEpochEnd"), true);
+ * ```
+ */
+export const CALLBACK_FIELDS: readonly string[] = Object.freeze([
+  "name",
+  "order",
+  "needsLoss",
+  "setsHypers",
+  "ownsHypers",
+  "monitors",
+  "addsMetrics",
+  "captures",
+  ...EVENTS,
+]);
 
 const ANY: readonly UpdateKey[] = ["hypers", "memory", "skipValidate"];
 

@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Input, Tensor } from "./types.ts";
+import { checkOptions, show } from "./_options.ts";
 
 /** A typed array accepted as data. */
 export type NumericArray = Float32Array | Int32Array | Uint8Array;
@@ -69,12 +70,16 @@ export interface Batches {
 /** One batch as a source yields it: `[x, y]`, or `{ xs, ys }` as for `model.fitDataset`. */
 export type Batch = readonly [Input, Tensor] | { readonly xs: Input; readonly ys: Tensor };
 
-/** A `tf.data.Dataset` of batches (structurally, to keep tfjs types out of signatures). */
+/**
+ * A `tf.data.Dataset` of batches (structurally, to keep tfjs types out of signatures): each
+ * element a whole {@linkcode Batch}, `{ xs, ys }` or `[x, y]` with the batch as first
+ * dimension (checked as elements arrive, since tfjs types them as any tensor container).
+ */
 export interface DatasetLike {
   /** Number of elements, when known. */
   readonly size: number | null;
   /** A fresh iterator over the elements. */
-  iterator(): Promise<{ next(): Promise<IteratorResult<Batch>> }>;
+  iterator(): Promise<{ next(): Promise<IteratorResult<unknown>> }>;
 }
 
 /** Anything `fit` can take batches from. */
@@ -92,21 +97,90 @@ function _isTyped(v: unknown): v is NumericArray {
   return v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array;
 }
 
-function _shapeOf(v: Tensor | NumericArray): readonly number[] {
-  return _isTyped(v) ? [v.length] : v.shape;
+/** Numbers nested in arrays (`number[]`, `number[][]`, …), as JavaScript data often is. */
+export type NestedNumbers = readonly number[] | readonly NestedNumbers[];
+
+/** What {@linkcode batches} accepts for inputs and targets. */
+export type ArrayData = Tensor | NumericArray | NestedNumbers;
+
+/** A tensor from plain arrays (rectangular, numbers only). */
+function _fromArrays(v: NestedNumbers, name: string): Tensor {
+  const shape: number[] = [];
+  for (let level: unknown = v; Array.isArray(level); level = level[0]) shape.push(level.length);
+  const check = (a: unknown, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (typeof a !== "number") {
+        throw new TypeError(
+          `Cannot make batches as '${path}' must be a number: current value is ${show(a)}`,
+        );
+      }
+      return;
+    }
+    if (!Array.isArray(a) || a.length !== shape[depth]) {
+      throw new RangeError(
+        `Cannot make batches as '${name}' must be rectangular: '${path}' has ${
+          Array.isArray(a) ? `length ${a.length}` : `no length (${show(a)})`
+        } where '${name}' has shape [${shape}]`,
+      );
+    }
+    for (let i = 0; i < a.length; i++) check(a[i], depth + 1, `${path}[${i}]`);
+  };
+  check(v, 0, name);
+  return tf.tensor(v as number[], shape, "float32");
 }
+
+function _toTensor(v: ArrayData, name: string, shape: readonly number[] | undefined, n: number): {
+  tensor: Tensor;
+  made: boolean;
+} {
+  if (v instanceof tf.Tensor) return { tensor: v, made: false };
+  if (_isTyped(v)) {
+    const dims = shape ?? (name === "x" ? [n, v.length / n] : [v.length]);
+    return {
+      tensor: tf.tensor(v, dims.slice(), v instanceof Float32Array ? "float32" : "int32"),
+      made: true,
+    };
+  }
+  if (Array.isArray(v)) {
+    const t = _fromArrays(v, name);
+    if (shape === undefined) return { tensor: t, made: true };
+    try {
+      return { tensor: tf.tidy(() => tf.reshape(t, shape.slice())), made: true };
+    } finally {
+      t.dispose();
+    }
+  }
+  throw new TypeError(
+    `Cannot make batches as '${name}' must be a tensor, a typed array or an array of numbers ` +
+      `(number[], number[][], …): current value is ${show(v)}`,
+  );
+}
+
+function _samples(v: ArrayData, shape: readonly number[] | undefined): number | undefined {
+  if (shape?.[0] !== undefined) return shape[0];
+  if (v instanceof tf.Tensor) return v.shape[0];
+  if (_isTyped(v) || Array.isArray(v)) return v.length;
+  return undefined;
+}
+
+const BATCHES_OPTIONS = ["batchSize", "shuffle", "seed", "xShape", "yShape"];
 
 /**
  * Cuts a dataset held in memory into batches, shuffled (seeded) or in order; the last
  * partial batch is kept. Batches are taken with `tf.gather` (on WASM `tf.slice` copies
  * the whole source on every call).
  *
- * @param x Inputs: a tensor, or a typed array (`xShape`, or `[n, x.length / n]`).
- * @param y Targets: a tensor, or a typed array (`yShape`, or `[n]`).
+ * @param x Inputs: a tensor, a typed array (`xShape`, or `[n, x.length / n]`), or plain
+ * arrays of numbers (`number[][]`, any depth; float32).
+ * @param y Targets: a tensor, a typed array (`yShape`, or `[n]`), or plain arrays of
+ * numbers (`number[]` of class labels or values; float32).
  * @param options Batch size, shuffling and shapes.
- * @returns The batches; call `dispose()` when done if you passed typed arrays.
+ * @returns The batches; call `dispose()` when done if you passed arrays (the tensors made
+ * from them are the batches' own).
+ * @throws {TypeError} If an option is unknown, or `x`/`y` is none of the accepted kinds or
+ * holds something other than numbers.
  * @throws {RangeError} If `x` and `y` hold different numbers of samples, there are none,
- * or `batchSize` is not a positive integer.
+ * plain arrays are not rectangular, or `batchSize` is not a positive integer.
  *
  * @example 10 samples in batches of 4
  * ```ts
@@ -118,49 +192,60 @@ function _shapeOf(v: Tensor | NumericArray): readonly number[] {
  * b.x.dispose();
  * b.y.dispose();
  * ```
+ *
+ * @example From plain arrays
+ * ```ts
+ * import { batches } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
+ * const b = batches([[0, 1], [1, 0], [1, 1]], [1, 1, 0], { batchSize: 2 });
+ * assertEquals([b.x.shape, b.y.shape, b.length], [[3, 2], [3], 2]);
+ * b.dispose();
+ * ```
  */
 export function batches(
-  x: Tensor | NumericArray,
-  y: Tensor | NumericArray,
+  x: ArrayData,
+  y: ArrayData,
   options: BatchesOptions = {},
 ): Batches {
+  checkOptions("make batches", options, BATCHES_OPTIONS);
   const { batchSize = 32, shuffle = false, seed } = options;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
     throw new RangeError(
-      `Cannot make batches as 'batchSize' must be a positive integer: current value is ${batchSize}`,
+      `Cannot make batches as 'batchSize' must be a positive integer: current value is ${
+        show(batchSize)
+      }`,
     );
   }
-  const nY = options.yShape?.[0] ?? _shapeOf(y)[0]!;
-  let owned = false;
+  const nY = _samples(y, options.yShape) ?? 0;
+  const made: Tensor[] = [];
   let xt: Tensor;
   let yt: Tensor;
-  if (_isTyped(x)) {
-    const shape = options.xShape ?? [nY, x.length / nY];
-    xt = tf.tensor(x, shape.slice(), x instanceof Float32Array ? "float32" : "int32");
-    owned = true;
-  } else {
-    xt = x;
-  }
-  if (_isTyped(y)) {
-    yt = tf.tensor(
-      y,
-      (options.yShape ?? [y.length]).slice(),
-      y instanceof Float32Array ? "float32" : "int32",
+  try {
+    const a = _toTensor(x, "x", options.xShape, nY);
+    if (a.made) made.push(a.tensor);
+    const b = _toTensor(y, "y", options.yShape, nY);
+    if (b.made) made.push(b.tensor);
+    xt = a.tensor;
+    yt = b.tensor;
+  } catch (e) {
+    tf.dispose(made);
+    if (e instanceof TypeError || e instanceof RangeError) throw e;
+    throw new RangeError(
+      `Cannot make batches from these shapes: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
     );
-    owned = true;
-  } else {
-    yt = y;
   }
   const n = xt.shape[0] ?? 0;
   if (n !== yt.shape[0]) {
     const shapes = `x has shape [${xt.shape}] and y has shape [${yt.shape}]`;
-    if (owned) {
-      if (xt !== x) xt.dispose();
-      if (yt !== y) yt.dispose();
-    }
+    tf.dispose(made);
     throw new RangeError(
       `Cannot make batches as inputs and targets must hold the same number of samples: ${shapes}`,
     );
+  }
+  if (n === 0) {
+    tf.dispose(made);
+    throw new RangeError("Cannot make batches as the dataset is empty: x has 0 samples");
   }
   const madeX = xt !== x;
   const madeY = yt !== y;

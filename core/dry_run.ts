@@ -86,13 +86,19 @@ export async function dryRun(
       );
     }
   }
-  const set = prepareCallbacks([recorder(), ...callbacks]);
   const metricNames = Object.keys(options.metrics ?? {});
-  const ctx: FitContext = {};
+  const hypers = options.hypers ?? [{ lr: 1e-3, mom: 0.9, sqrMom: 0.999, eps: 1e-7, wd: 0 }];
+  const set = prepareCallbacks([recorder(), ...callbacks], {
+    hasValid: validBatchesPerEpoch > 0,
+    metricNames: ["validLoss", ...metricNames],
+    optimizer: "dryRun",
+    hyperNames: [...new Set(hypers.flatMap((h) => Object.keys(h)))],
+  });
+  const ctx: FitContext = { fitId: crypto.randomUUID() };
   const state = initialState({
     nEpochs: epochs,
     nBatches: batchesPerEpoch,
-    hypers: options.hypers ?? [{ lr: 1e-3, mom: 0.9, sqrMom: 0.999, eps: 1e-7, wd: 0 }],
+    hypers,
     loss: () => {
       throw new TypeError("Cannot compute a loss in a dry run: there is no model");
     },

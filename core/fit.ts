@@ -13,17 +13,22 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "../backend/_env.ts";
+import "./_auto_backend.ts";
 import { registerWasmTrainingKernels } from "../backend/wasm_kernels.ts";
 import { type LearningRate, perGroup, resolveLr } from "../optim/hypers.ts";
 import { optimizerStep, type Param } from "../optim/optimizer.ts";
 import type { Callback, EventName, FitContext } from "./callback.ts";
 import type { DataSource } from "./data.ts";
 import { type CallbackSet, handle, handleSync, prepareCallbacks } from "./handler.ts";
+import { claim, release } from "./_busy.ts";
+import { freezePlain } from "./_freeze.ts";
+import { checkLabels } from "./_labels.ts";
+import { checkLr, checkOptions, checkWd, show } from "./_options.ts";
 import type { Learner } from "./learner.ts";
 import type { LearnerCore } from "./learner_core.ts";
 import { type History, historyOf, recorder } from "./recorder.ts";
 import { loadSnapshot } from "./snapshot.ts";
-import { beginBatch, type Hypers, initialState, type TrainState } from "./state.ts";
+import { beginBatch, freezeHypers, type Hypers, initialState, type TrainState } from "./state.ts";
 import type { Input, Metric, Scalar, Tensor } from "./types.ts";
 import { gradAccumulator } from "./_accumulator.ts";
 import { breather } from "./_breathe.ts";
@@ -36,7 +41,10 @@ import { mixSeed } from "./_rng.ts";
 import { type LoopOps, runFit } from "./_run.ts";
 import { tensorOwner } from "./_tensor_owner.ts";
 
-/** Options shared by every entry point that trains (`fit`, `fitOneCycle`, `lrFind`). */
+/**
+ * Options shared by every entry point that trains (`fit`, `fitOneCycle`, `lrFind`). A key
+ * added here goes in {@linkcode FIT_OPTIONS} too (unknown keys are refused).
+ */
 export interface FitOptions {
   /** Learning rate for this fit: one, one per layer group, or `lrRange`. @default {learner's lr} */
   readonly lr?: LearningRate;
@@ -65,6 +73,25 @@ export interface FitOptions {
   readonly resume?: string | TrainState;
 }
 
+/**
+ * The names of {@linkcode FitOptions}: `fit` refuses any other key.
+ *
+ * @example
+ * ```ts
+ * import { FIT_OPTIONS } from "@fitloop/fitloop/core";
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(FIT_OPTIONS.includes("callbacks"), true);
+ * ```
+ */
+export const FIT_OPTIONS: readonly string[] = Object.freeze([
+  "lr",
+  "wd",
+  "callbacks",
+  "lossReadEvery",
+  "seed",
+  "resume",
+]);
+
 /** What a fit returns. */
 export interface FitResult {
   /** The final training state (every callback's memory included). */
@@ -80,9 +107,15 @@ export interface FitResult {
  * @param epochs Number of epochs; a positive integer.
  * @param options Learning rate, weight decay and callbacks for this fit.
  * @returns The final state and the history.
- * @throws {RangeError} If `epochs` is not a positive integer, the lr/wd arrays do not
- * match the layer groups, the training data is empty, or a batch's inputs and targets
- * differ in size. Any error of a hook or of tfjs propagates unchanged, after onTrainEnd.
+ * @throws {TypeError} If an option is unknown (with a "did you mean"), of the wrong kind
+ * (`epochs: "3"`, `lr: "1e-3"`), the learner is busy with another fit, or a callback is
+ * malformed or needs what this fit lacks (validation data for a monitored validation
+ * metric, a hyper-parameter the optimizer does not read). All before any weight moves.
+ * @throws {RangeError} If `epochs` is not a positive integer, `lr`/`wd` are negative, not
+ * finite or do not match the layer groups, a callback monitors an unknown metric, the
+ * training data is empty, a batch's inputs and targets differ in size, or the first
+ * batch's class labels fall outside the model's outputs. Any error of a hook or of tfjs
+ * propagates unchanged, after onTrainEnd.
  *
  * @example Fit a line
  * ```ts
@@ -111,19 +144,8 @@ export async function fit(
   epochs: number,
   options: FitOptions = {},
 ): Promise<FitResult> {
-  if (!(Number.isInteger(epochs) && epochs >= 1)) {
-    throw new RangeError(
-      `Cannot fit as 'epochs' must be a positive integer: current value is ${epochs}`,
-    );
-  }
+  checkFitOptions("fit", learn, epochs, options);
   const lossReadEvery = options.lossReadEvery ?? 8;
-  if (!(Number.isInteger(lossReadEvery) && lossReadEvery >= 1)) {
-    throw new RangeError(
-      `Cannot fit as 'lossReadEvery' must be a positive integer: current value is ${lossReadEvery}`,
-    );
-  }
-  const set = prepareCallbacks([recorder(), ...learn.callbacks, ...(options.callbacks ?? [])]);
-  if (tf.getBackend() === "wasm") registerWasmTrainingKernels();
   const { params, nGroups } = trainableParams(learn);
   const hypers = fitHypers(learn, options, nGroups);
   const nBatches = sourceLength(learn.data.train);
@@ -131,46 +153,132 @@ export async function fit(
     throw new RangeError("Cannot fit as the training data is empty: it holds 0 batches");
   }
   const metricNames = ["validLoss", ...learn.metrics.map((m) => m.name)];
-  let state: TrainState;
-  if (options.resume !== undefined) {
-    const from = typeof options.resume === "string"
-      ? await loadSnapshot(learn, options.resume)
-      : options.resume;
-    if (from.hypers.length !== nGroups) {
-      throw new RangeError(
-        `Cannot resume as the state has ${from.hypers.length} layer groups and the learner ${nGroups}`,
-      );
+  const set = prepareCallbacks([recorder(), ...learn.callbacks, ...(options.callbacks ?? [])], {
+    hasValid: learn.data.valid !== undefined,
+    metricNames,
+    optimizer: learn.optimizer.name,
+    hyperNames: hyperNamesOf(learn),
+  });
+  claim(learn, "fit");
+  try {
+    if (tf.getBackend() === "wasm") registerWasmTrainingKernels();
+    let state: TrainState;
+    if (options.resume !== undefined) {
+      const from = typeof options.resume === "string"
+        ? await loadSnapshot(learn, options.resume)
+        : options.resume;
+      if (from.hypers.length !== nGroups) {
+        throw new RangeError(
+          `Cannot resume as the state has ${from.hypers.length} layer groups and the learner ${nGroups}`,
+        );
+      }
+      // A run stopped by a callback (timeLimit, earlyStopping…) trains on when resumed: the
+      // stop flags it was saved with are not carried into the new fit.
+      state = Object.freeze({
+        ...from,
+        nEpochs: epochs,
+        nBatches: nBatches ?? from.nBatches,
+        hypers: freezeHypers(
+          options.lr !== undefined || options.wd !== undefined
+            ? from.hypers.map((h, i) => ({ ...h, lr: hypers[i]!.lr, wd: hypers[i]!.wd }))
+            : from.hypers,
+        ),
+        memory: freezePlain({ ...from.memory }),
+        loss: from.loss ?? learn.loss,
+        stopEpoch: false,
+        stopTraining: false,
+        error: undefined,
+      });
+    } else {
+      state = initialState({
+        nEpochs: epochs,
+        hypers,
+        loss: learn.loss,
+        metricNames: metricNames.slice(1),
+        seed: options.seed ?? 0,
+        ...(nBatches === undefined ? {} : { nBatches }),
+      });
     }
-    state = {
-      ...from,
-      nEpochs: epochs,
-      nBatches: nBatches ?? from.nBatches,
-      hypers: options.lr !== undefined || options.wd !== undefined
-        ? from.hypers.map((h, i) => ({ ...h, lr: hypers[i]!.lr, wd: hypers[i]!.wd }))
-        : from.hypers,
-      loss: from.loss ?? learn.loss,
-      error: undefined,
-    };
-  } else {
-    state = initialState({
-      nEpochs: epochs,
-      hypers,
-      loss: learn.loss,
-      metricNames: metricNames.slice(1),
-      seed: options.seed ?? 0,
-      ...(nBatches === undefined ? {} : { nBatches }),
-    });
+    const ops = tensorOps(learn, set, params, metricNames, set.needsLoss ? 1 : lossReadEvery);
+    const final = await runFit(ops, { state, resuming: options.resume !== undefined });
+    return { state: final, history: historyOf(final) };
+  } finally {
+    release(learn);
   }
-  const ops = tensorOps(learn, set, params, metricNames, set.needsLoss ? 1 : lossReadEvery);
-  const final = await runFit(ops, { state, resuming: options.resume !== undefined });
-  return { state: final, history: historyOf(final) };
+}
+
+/**
+ * Checks what a training entry point was given, before anything changes: the learner is
+ * idle, `epochs` a positive integer, the options known and well typed.
+ */
+function checkFitOptions(
+  what: string,
+  learn: Learner,
+  epochs: unknown,
+  options: FitOptions,
+): void {
+  if (learn === null || typeof learn !== "object" || !("optimizer" in learn)) {
+    throw new TypeError(
+      `Cannot ${what} as 'learn' must be a learner made by learner(): current value is ${
+        show(learn)
+      }`,
+    );
+  }
+  if (typeof epochs !== "number") {
+    throw new TypeError(
+      `Cannot ${what} as 'epochs' must be a positive integer: current value is ${show(epochs)}`,
+    );
+  }
+  if (!(Number.isInteger(epochs) && epochs >= 1)) {
+    throw new RangeError(
+      `Cannot ${what} as 'epochs' must be a positive integer: current value is ${epochs}`,
+    );
+  }
+  checkOptions(what, options, FIT_OPTIONS);
+  if (options.lr !== undefined) checkLr(what, "lr", options.lr);
+  if (options.wd !== undefined) checkWd(what, "wd", options.wd);
+  if (options.callbacks !== undefined && !Array.isArray(options.callbacks)) {
+    throw new TypeError(
+      `Cannot ${what} as 'callbacks' must be an array of callbacks: current value is ${
+        show(options.callbacks)
+      }`,
+    );
+  }
+  const lossReadEvery = options.lossReadEvery ?? 8;
+  if (!(Number.isInteger(lossReadEvery) && lossReadEvery >= 1)) {
+    throw new RangeError(
+      `Cannot ${what} as 'lossReadEvery' must be a positive integer: current value is ${
+        show(lossReadEvery)
+      }`,
+    );
+  }
+  if (options.seed !== undefined && !Number.isInteger(options.seed)) {
+    throw new TypeError(
+      `Cannot ${what} as 'seed' must be an integer: current value is ${show(options.seed)}`,
+    );
+  }
+  const resume = options.resume;
+  if (
+    resume !== undefined && typeof resume !== "string" &&
+    !(resume !== null && typeof resume === "object" && Array.isArray(resume.hypers))
+  ) {
+    throw new TypeError(
+      `Cannot ${what} as 'resume' must be a snapshot directory or a training state: ` +
+        `current value is ${show(resume)}`,
+    );
+  }
+}
+
+/** The hyper-parameters the learner's optimizer reads: `lr`, `wd` and its defaults' keys. */
+function hyperNamesOf(learn: LearnerCore): string[] {
+  return [...new Set(["lr", ...Object.keys(learn.optimizer.defaults), "wd"])];
 }
 
 function fitHypers(learn: LearnerCore, options: FitOptions, nGroups: number): Hypers[] {
   const lrs = resolveLr(options.lr ?? learn.lr, nGroups);
   const wds = perGroup("wd", options.wd ?? learn.wd, nGroups);
   const d = learn.optimizer.defaults;
-  return lrs.map((l, i) => ({ lr: l, mom: d.mom, sqrMom: d.sqrMom, eps: d.eps, wd: wds[i]! }));
+  return lrs.map((l, i) => ({ ...d, lr: l, wd: wds[i]! }));
 }
 
 /** The model's Dropout layers: their masks are seeded per batch from the state. */
@@ -194,7 +302,7 @@ function tensorOps(
   metricNames: readonly string[],
   readEvery: number,
 ): LoopOps<LoopBatch> {
-  const ctx: FitContext = { learner: learn };
+  const ctx: FitContext = { learner: learn, fitId: crypto.randomUUID() };
   const owner = tensorOwner();
   const losses = lossReader(readEvery);
   const accumulated = gradAccumulator();
@@ -220,6 +328,7 @@ function tensorOps(
   };
   let sums: Tensor | undefined;
   let count = 0;
+  let labelsChecked = false;
   const event = (s: TrainState, e: EventName): TrainState | Promise<TrainState> =>
     handle(s, e, set, ctx, owner.adopt);
   return {
@@ -288,8 +397,21 @@ function tensorOps(
             "from the model's output (the loss or an onBackwardBegin replacement cut the link)",
         );
       }
+      if (!labelsChecked) {
+        // once per fit, before the first step: class labels the model cannot output
+        labelsChecked = true;
+        try {
+          await checkLabels(st.lastOutput!, st.lastTarget!);
+        } catch (e) {
+          takeRaw()?.dispose();
+          throw e;
+        }
+      }
       const rawLoss = takeRaw()!;
-      const withGrads = { ...st, grads: accumulated.merge(recorded.grads, owner) };
+      const withGrads = Object.freeze({
+        ...st,
+        grads: accumulated.merge(recorded.grads, owner),
+      });
       // the loss reader owns the raw loss from here (it may outlive the batch)
       return await losses.push(withGrads, rawLoss === st.lastLoss ? tf.clone(rawLoss) : rawLoss);
     },

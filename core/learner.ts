@@ -9,6 +9,7 @@ import type { Callback } from "./callback.ts";
 import type { DataBunch } from "./data.ts";
 import type { LearnerCore } from "./learner_core.ts";
 import { isHandModel, isLayersModel } from "./_params.ts";
+import { checkLr, checkOptions, checkWd, show, suggest } from "./_options.ts";
 import { adam } from "../optim/adam.ts";
 import type { LearningRate } from "../optim/hypers.ts";
 import { disposeOptimizerState, type Optimizer } from "../optim/optimizer.ts";
@@ -56,8 +57,11 @@ export interface LearnerOptions {
  *
  * @param options Model, data, loss and the rest.
  * @returns The learner.
- * @throws {TypeError} If the model is neither a LayersModel nor `{ apply, variables }`, or
- * no training data or loss is given.
+ * @throws {TypeError} If an option is unknown (with a "did you mean"), the model is neither
+ * a LayersModel nor `{ apply, variables }`, no training data or loss is given, `data` has
+ * a key other than `train` and `valid`, or metrics, callbacks, optimizer, lr or wd are of
+ * the wrong kind.
+ * @throws {RangeError} If `lr` or `wd` is negative or not finite.
  *
  * @example A linear model on a toy problem
  * ```ts
@@ -73,6 +77,12 @@ export interface LearnerOptions {
  * ```
  */
 export function learner(options: LearnerOptions): Learner {
+  checkOptions("create learner", options, LEARNER_OPTIONS);
+  if (options === undefined) {
+    throw new TypeError(
+      "Cannot create learner as its options must be given: { model, data, loss } at least",
+    );
+  }
   const { model, data, loss } = options;
   if (!isLayersModel(model) && !isHandModel(model)) {
     throw new TypeError(
@@ -85,9 +95,38 @@ export function learner(options: LearnerOptions): Learner {
       "Cannot create learner as 'data.train' must be given: current value is undefined",
     );
   }
+  for (const key of Object.keys(data)) {
+    if (key === "train" || key === "valid") continue;
+    throw new TypeError(
+      `Cannot create learner as 'data.${key}' is not a data field${
+        suggest(key, ["train", "valid"], "fields")
+      }`,
+    );
+  }
   if (typeof loss !== "function") {
     throw new TypeError(
       `Cannot create learner as 'loss' must be a function: current type is ${typeof loss}`,
+    );
+  }
+  _checkMetrics(options.metrics);
+  if (options.callbacks !== undefined && !Array.isArray(options.callbacks)) {
+    throw new TypeError(
+      `Cannot create learner as 'callbacks' must be an array of callbacks: current value is ${
+        show(options.callbacks)
+      }`,
+    );
+  }
+  if (options.lr !== undefined) checkLr("create learner", "lr", options.lr);
+  if (options.wd !== undefined) checkWd("create learner", "wd", options.wd);
+  const opt = options.optimizer;
+  if (
+    opt !== undefined &&
+    (opt === null || typeof opt !== "object" || typeof opt.update !== "function" ||
+      typeof opt.defaults !== "object")
+  ) {
+    throw new TypeError(
+      `Cannot create learner as 'optimizer' must be an optimizer such as adam() or sgd(): ` +
+        `current value is ${show(opt)}${typeof opt === "function" ? " (call it: adam())" : ""}`,
     );
   }
   return {
@@ -105,6 +144,46 @@ export function learner(options: LearnerOptions): Learner {
     layerGroups: options.layerGroups,
     optState: undefined,
   };
+}
+
+const LEARNER_OPTIONS = [
+  "model",
+  "data",
+  "loss",
+  "metrics",
+  "callbacks",
+  "optimizer",
+  "lr",
+  "wd",
+  "trueWd",
+  "bnWd",
+  "noDecay",
+  "layerGroups",
+];
+
+function _checkMetrics(metrics: unknown): void {
+  if (metrics === undefined) return;
+  const ok = Array.isArray(metrics) &&
+    metrics.every((m) =>
+      m && typeof m === "object" && typeof m.name === "string" && m.name &&
+      typeof m.fn === "function"
+    );
+  if (!ok) {
+    throw new TypeError(
+      `Cannot create learner as 'metrics' must be an array of metrics ({ name, fn }, such as ` +
+        `accuracy): current value is ${show(metrics)}`,
+    );
+  }
+  const names = (metrics as readonly Metric[]).map((m) => m.name);
+  const clash = names.find((n, i) =>
+    names.indexOf(n) !== i || n === "validLoss" || n === "trainLoss"
+  );
+  if (clash !== undefined) {
+    throw new TypeError(
+      `Cannot create learner as metric name '${clash}' is used twice (validLoss and trainLoss ` +
+        `are taken): give each metric its own name`,
+    );
+  }
 }
 
 /**

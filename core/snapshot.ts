@@ -15,7 +15,7 @@ import { freezeTo } from "./freeze.ts";
 import { type Learner, learner } from "./learner.ts";
 import type { LearnerCore } from "./learner_core.ts";
 import { frozenBy, trainableParams } from "./_params.ts";
-import { emptyLog, type Log } from "./log.ts";
+import { emptyLog, isLog, logOf, logToArray } from "./log.ts";
 import type { OptimizerState } from "../optim/optimizer.ts";
 import { endBatch, type TrainState } from "./state.ts";
 import type { Tensor, Variable } from "./types.ts";
@@ -74,11 +74,22 @@ const KEPT = [
 /**
  * The state to resume from: where the next training batch is. A state taken inside a
  * training batch (in onBatchEnd) points to the batch after it; a state after an epoch's
- * end (or after a fit) points to the start of the next epoch.
+ * end (or after a fit) points to the start of the next epoch, unless a callback stopped
+ * training in the middle of that epoch (timeLimit): then it points to the batch after the
+ * last one run, so that a resumed run trains every batch the uninterrupted one would have.
  */
 function _resumePoint(state: TrainState, inBatch: boolean): TrainState {
   if (inBatch) return endBatch(state);
-  if (!state.train) return { ...state, epoch: state.epoch + 1, numBatch: 0, train: true };
+  if (!state.train) {
+    const cut = state.stopTraining && state.nBatches !== undefined &&
+      state.numBatch < state.nBatches;
+    return Object.freeze({
+      ...state,
+      epoch: cut ? state.epoch : state.epoch + 1,
+      numBatch: cut ? state.numBatch : 0,
+      train: true,
+    });
+  }
   return state;
 }
 
@@ -99,6 +110,8 @@ async function _encode(value: unknown, where: string): Promise<string> {
       );
     } else if (Array.isArray(v)) {
       v.forEach((x, i) => visit(x, `${path}[${i}]`));
+    } else if (isLog(v)) {
+      logToArray(v).forEach((x, i) => visit(x, `${path}[${i}]`));
     } else if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) visit(x, `${path}.${k}`);
     }
@@ -108,13 +121,7 @@ async function _encode(value: unknown, where: string): Promise<string> {
   return JSON.stringify(value, (_key, v) => {
     if (v instanceof tf.Tensor) return { $tensor: tensors.get(v) };
     if (typeof v === "number" && !Number.isFinite(v)) return { $num: String(v) };
-    if (
-      v && typeof v === "object" && !Array.isArray(v) && "items" in v && "length" in v &&
-      Object.keys(v).length === 2
-    ) {
-      const log = v as Log<unknown>;
-      return { $log: log.items.slice(0, log.length) };
-    }
+    if (isLog(v)) return { $log: logToArray(v) };
     return v;
   });
 }
@@ -124,7 +131,7 @@ function _decode(text: string): unknown {
   return JSON.parse(text, (_key, v) => {
     if (v && typeof v === "object" && !Array.isArray(v)) {
       if ("$num" in v) return Number(v.$num);
-      if ("$log" in v) return { items: v.$log, length: v.$log.length } satisfies Log<unknown>;
+      if ("$log" in v) return logOf(v.$log);
       if ("$tensor" in v) {
         const t = v.$tensor as { dtype: tf.DataType; shape: number[]; values: number[] };
         return tf.tensor(t.values, t.shape, t.dtype);

@@ -39,7 +39,9 @@ const NO_CAPTURES: Readonly<Record<string, Tensor>> = Object.freeze({});
 /**
  * The immutable training state every hook reads. Field names follow the seed (camelCase).
  * Tensor fields belong to the loop and live for one batch; after the batch they are
- * `undefined`.
+ * `undefined`. States made by the loop and the handler are frozen, with the records inside
+ * them (hyper-parameters, metrics, logs, callbacks' memory): a hook that assigns to one
+ * throws a TypeError (modules run in strict mode).
  */
 export interface TrainState {
   /** Number of epochs of this fit. */
@@ -144,7 +146,7 @@ export interface InitialStateOptions {
  * ```
  */
 export function initialState(options: InitialStateOptions): TrainState {
-  return {
+  return Object.freeze<TrainState>({
     nEpochs: options.nEpochs,
     epoch: 0,
     iteration: 0,
@@ -158,10 +160,10 @@ export function initialState(options: InitialStateOptions): TrainState {
     lastCaptures: NO_CAPTURES,
     smoothLoss: NaN,
     smoother: EMPTY_SMOOTHER,
-    smoothLosses: emptyLog(),
-    lastMetrics: [],
-    metricNames: ["validLoss", ...(options.metricNames ?? [])],
-    hypers: options.hypers,
+    smoothLosses: emptyLog<number>(),
+    lastMetrics: Object.freeze([]),
+    metricNames: Object.freeze(["validLoss", ...(options.metricNames ?? [])]),
+    hypers: freezeHypers(options.hypers),
     grads: undefined,
     loss: options.loss,
     stopEpoch: false,
@@ -170,10 +172,30 @@ export function initialState(options: InitialStateOptions): TrainState {
     skipStep: false,
     skipZero: false,
     skipValidate: false,
-    memory: options.memory ?? {},
+    memory: Object.freeze({ ...options.memory }),
     error: undefined,
     seed: options.seed ?? 0,
-  };
+  });
+}
+
+/**
+ * Hyper-parameters as the state holds them: the array and every record frozen (copies of
+ * those not frozen yet, so the caller's own objects are left alone).
+ *
+ * @param hypers Hyper-parameters, one record per layer group.
+ * @returns The frozen array.
+ *
+ * @example
+ * ```ts
+ * import { freezeHypers } from "@fitloop/fitloop/core";
+ * import { assertEquals } from "@std/assert";
+ * const h = freezeHypers([{ lr: 1, mom: 0, sqrMom: 0, eps: 0, wd: 0 }]);
+ * assertEquals([Object.isFrozen(h), Object.isFrozen(h[0])], [true, true]);
+ * ```
+ */
+export function freezeHypers(hypers: readonly Hypers[]): readonly Hypers[] {
+  if (Object.isFrozen(hypers) && hypers.every((h) => Object.isFrozen(h))) return hypers;
+  return Object.freeze(hypers.map((h) => (Object.isFrozen(h) ? h : Object.freeze({ ...h }))));
 }
 
 /**
@@ -199,7 +221,7 @@ export function initialState(options: InitialStateOptions): TrainState {
 export function smoothen(previous: Smoother, value: number, beta = 0.98): Smoother {
   const n = previous.n + 1;
   const movAvg = beta * previous.movAvg + (1 - beta) * value;
-  return { movAvg, n, value: movAvg / (1 - beta ** n) };
+  return Object.freeze({ movAvg, n, value: movAvg / (1 - beta ** n) });
 }
 
 /**
@@ -221,12 +243,12 @@ export function smoothen(previous: Smoother, value: number, beta = 0.98): Smooth
  */
 export function recordLoss(state: TrainState, value: number, beta = 0.98): TrainState {
   const smoother = smoothen(state.smoother, value, beta);
-  return {
+  return Object.freeze({
     ...state,
     smoother,
     smoothLoss: smoother.value,
     smoothLosses: appendLog(state.smoothLosses, smoother.value),
-  };
+  });
 }
 
 /**
@@ -245,7 +267,7 @@ export function recordLoss(state: TrainState, value: number, beta = 0.98): Train
  * ```
  */
 export function beginEpoch(state: TrainState, epoch: number): TrainState {
-  return { ...state, epoch, numBatch: 0, stopEpoch: false, train: true };
+  return Object.freeze({ ...state, epoch, numBatch: 0, stopEpoch: false, train: true });
 }
 
 /**
@@ -275,7 +297,7 @@ export function beginBatch(
   target: Tensor,
   train: boolean,
 ): TrainState {
-  return {
+  return Object.freeze({
     ...state,
     train,
     lastInput: input,
@@ -287,7 +309,7 @@ export function beginBatch(
     skipBackward: false,
     skipStep: false,
     skipZero: false,
-  };
+  });
 }
 
 /**
@@ -308,7 +330,7 @@ export function beginBatch(
  * ```
  */
 export function endBatch(state: TrainState): TrainState {
-  return {
+  return Object.freeze({
     ...state,
     lastInput: undefined,
     lastTarget: undefined,
@@ -318,7 +340,7 @@ export function endBatch(state: TrainState): TrainState {
     grads: undefined,
     iteration: state.train ? state.iteration + 1 : state.iteration,
     numBatch: state.train ? state.numBatch + 1 : state.numBatch,
-  };
+  });
 }
 
 /**
@@ -344,5 +366,10 @@ export function endEpochBatches(
   lastMetrics: readonly number[],
   metricNames: readonly string[],
 ): TrainState {
-  return { ...state, train: false, lastMetrics, metricNames };
+  return Object.freeze({
+    ...state,
+    train: false,
+    lastMetrics: Object.isFrozen(lastMetrics) ? lastMetrics : Object.freeze(lastMetrics.slice()),
+    metricNames: Object.isFrozen(metricNames) ? metricNames : Object.freeze(metricNames.slice()),
+  });
 }

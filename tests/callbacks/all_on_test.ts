@@ -54,8 +54,8 @@ Deno.test("all callbacks together: no tensor growth across fits", async () => {
   disposeLearner(learn);
   assertEquals(tf.memory().numTensors, before);
   const csv = (await Deno.readTextFile(`${dir}/history.csv`)).trim().split("\n");
-  assertEquals(csv[0], "epoch,train_loss,valid_loss,accuracy,time");
-  assert(out.includes("train_loss"));
+  assertEquals(csv[0], "epoch,trainLoss,validLoss,accuracy,time");
+  assert(out.includes("trainLoss"));
   disposeBatches(train, valid);
   model.dispose();
   await Deno.remove(dir, { recursive: true });

@@ -47,10 +47,12 @@ Deno.test("earlyStopping() monitors metrics by name, 'max' by default for non-lo
     await stopEpoch(earlyStopping({ monitor: "accuracy", patience: 1 }), [1, 1, 1, 1, 1, 1], acc),
     5,
   );
+  // refused when the fit starts, before any epoch runs
   await assertRejects(
     () => stopEpoch(earlyStopping({ monitor: "f1" }), [1, 1], acc),
     RangeError,
-    "Callback 'earlyStopping' cannot monitor 'f1': known metrics are validLoss, accuracy",
+    "callback 'earlyStopping' monitors 'f1', which is not a metric of this fit: metrics are " +
+      "trainLoss, validLoss, accuracy",
   );
 });
 
@@ -58,6 +60,7 @@ Deno.test("a tracker can monitor a metric that an earlier callback adds in onEpo
   const doubled: Callback = {
     name: "doubled",
     order: -1,
+    addsMetrics: ["double"],
     onEpochEnd: (s) => ({
       lastMetrics: [...s.lastMetrics, s.lastMetrics[0]! * 2],
       metricNames: [...s.metricNames, "double"],

@@ -178,3 +178,101 @@ Deno.test("errors thrown by hooks propagate unchanged", async () => {
     boom,
   );
 });
+
+Deno.test("prepareCallbacks() refuses keys that are not hooks or fields, suggesting the closest", () => {
+  assertThrows(
+    () => prepareCallbacks([{ name: "x", onBatchEnds: () => {} } as Callback]),
+    TypeError,
+    "Cannot use callback 'x' as 'onBatchEnds' is not a hook or field of a callback: did you mean 'onBatchEnd'?",
+  );
+  assertThrows(
+    () => prepareCallbacks([{ name: "x", setHypers: {} } as unknown as Callback]),
+    TypeError,
+    "did you mean 'setsHypers'?",
+  );
+  assertThrows(
+    () => prepareCallbacks([{ name: "x", setsHypers: { onBatchBegins: ["lr"] } } as Callback]),
+    TypeError,
+    "'setsHypers' names 'onBatchBegins', which is not an event: did you mean 'onBatchBegin'?",
+  );
+  assertThrows(
+    () => prepareCallbacks([{ name: "x", monitors: "validLoss" } as unknown as Callback]),
+    TypeError,
+    "'monitors' must be an array of names",
+  );
+});
+
+Deno.test("prepareCallbacks() with a fit's facts checks monitors and scheduled hyper-parameters", () => {
+  const facts = {
+    hasValid: false,
+    metricNames: ["validLoss", "accuracy"],
+    optimizer: "sgd",
+    hyperNames: ["lr", "mom", "sqrMom", "eps", "wd"],
+  };
+  const watch = (name: string, extra: Partial<Callback> = {}): Callback => ({
+    name: `watch-${name}`,
+    monitors: [name],
+    ...extra,
+  });
+  assertThrows(() => prepareCallbacks([watch("accuracy")], facts), TypeError, "has none");
+  assertThrows(
+    () => prepareCallbacks([watch("acuracy")], { ...facts, hasValid: true }),
+    RangeError,
+    "did you mean 'accuracy'? Metrics are trainLoss, validLoss, accuracy",
+  );
+  // trainLoss needs no validation data; a metric a callback adds is known once declared
+  prepareCallbacks([watch("trainLoss")], facts);
+  prepareCallbacks([watch("f1"), { name: "adds", addsMetrics: ["f1"] }], facts);
+  assertThrows(
+    () => prepareCallbacks([{ name: "s", setsHypers: { onBatchBegin: ["beta1"] } }], facts),
+    TypeError,
+    "sets hyper-parameter 'beta1', which the optimizer (sgd) does not read and no callback owns",
+  );
+  const set = prepareCallbacks([
+    { name: "s", setsHypers: { onBatchBegin: ["beta"] } },
+    { name: "o", ownsHypers: ["beta"] },
+  ], facts);
+  assertEquals([...set.hyperNames!].sort(), ["beta", "eps", "lr", "mom", "sqrMom", "wd"]);
+  assertEquals(prepareCallbacks([]).hyperNames, undefined);
+});
+
+Deno.test("applyUpdate() freezes what it builds and checks hyper-parameter values and names", () => {
+  const s = frozenState();
+  const next = applyUpdate(s, { hypers: [{ ...H, lr: 0.2 }], memory: { a: { b: [1] } } }, {
+    name: "cb",
+  }, "onBatchBegin");
+  assertEquals(
+    [
+      next,
+      next.hypers,
+      next.hypers[0],
+      next.memory,
+      next.memory.cb,
+      (next.memory.cb as {
+        a: { b: number[] };
+      }).a.b,
+    ].every(Object.isFrozen),
+    true,
+  );
+  const set = (h: Record<string, number>, names?: Set<string>) =>
+    applyUpdate(s, { hypers: [h as typeof H] }, { name: "cb" }, "onBatchBegin", names);
+  assertThrows(
+    () => set({ ...H, lr: Infinity }),
+    RangeError,
+    "'hypers[0].lr' must be a finite number",
+  );
+  assertThrows(() => set({ ...H, wd: -0.1 }), RangeError, "'hypers[0].wd' must be >= 0");
+  assertThrows(
+    () => set({ ...H, mom: NaN }),
+    RangeError,
+    "'hypers[0].mom' must be a finite number",
+  );
+  assertThrows(
+    () => set({ ...H, lrr: 1 }, new Set(Object.keys(H))),
+    TypeError,
+    "'hypers[0].lrr' is not a hyper-parameter the optimizer reads or a callback owns: did you mean 'lr'?",
+  );
+  // without names (a bare prepareCallbacks), any numeric key is fine
+  assertEquals(set({ ...H, beta: 1 }).hypers[0]!.beta, 1);
+  assertThrows(() => set({ lr: 1 }), TypeError, "'hypers[0]' lacks 'mom'");
+});

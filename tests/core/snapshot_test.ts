@@ -232,6 +232,8 @@ Deno.test("a crash while a snapshot is being written never leaves a half snapsho
         "tests/fixtures/snapshot_writer.ts",
         snap,
       ],
+      // the writer trains on cpu: no default backend to start at import (timing matters here)
+      env: { FITLOOP_BACKEND: "cpu" },
       stdout: "piped",
       stderr: "null",
     }).spawn();
