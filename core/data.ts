@@ -163,7 +163,7 @@ function _samples(v: ArrayData, shape: readonly number[] | undefined): number | 
   return undefined;
 }
 
-const BATCHES_OPTIONS = ["batchSize", "shuffle", "seed", "xShape", "yShape"];
+const BATCHES_OPTIONS = ["batchSize", "shuffle", "seed", "weights", "samplesPerEpoch", "xShape", "yShape"];
 
 /**
  * Cuts a dataset held in memory into batches, shuffled (seeded) or in order; the last

@@ -39,6 +39,7 @@ await useCpu();
 interface Before {
   readonly weights: Float32Array[];
   readonly step: number | undefined;
+  readonly steps: Readonly<Record<string, number>> | undefined;
   readonly slots: Float32Array[];
   readonly tensors: number;
   readonly files: string[];
@@ -68,6 +69,7 @@ async function capture(learn: Learner, dir: string): Promise<Before> {
   return {
     weights,
     step: learn.optState?.step,
+    steps: learn.optState?.steps ? { ...learn.optState.steps } : undefined,
     slots,
     tensors: tf.memory().numTensors,
     files: await filesIn(dir),
@@ -79,6 +81,7 @@ async function assertUnchanged(learn: Learner, dir: string, before: Before): Pro
   assertEquals(after.tensors, before.tensors, "tensor count");
   assertEquals(after.files, before.files, "files");
   assertEquals(after.step, before.step, "optimizer step");
+  assertEquals(after.steps, before.steps, "optimizer steps per parameter");
   assertEquals(after.slots, before.slots, "optimizer slots");
   assertEquals(after.weights, before.weights, "weights, bit for bit");
 }
@@ -567,7 +570,7 @@ Deno.test("a second fit on a busy learner is refused; the first trains as if alo
   model.setWeights(start);
   const slots = Object.values(r.learn.optState!.slots).flat();
   slots.forEach((v, i) => v.assign(tf.tensor(startOpt.slots[i]!, v.shape)));
-  r.learn.optState = { ...r.learn.optState!, step: startOpt.step! };
+  r.learn.optState = { ...r.learn.optState!, step: startOpt.step!, steps: startOpt.steps ?? {} };
   await fit(r.learn, 2, { lr: 1e-2 });
   const alone = await capture(r.learn, r.dir);
   assertEquals(together.weights, alone.weights);

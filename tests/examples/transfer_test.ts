@@ -30,7 +30,7 @@ Deno.test("the transfer example trains a head on a frozen body, then everything,
   assertEquals(tb.length, 1);
   assertEquals((await Deno.readTextFile(`${out}/history.csv`)).trim().split("\n").length, 2);
   const unfrozen = (await Deno.readTextFile(`${out}/history_unfrozen.csv`)).trim().split("\n");
-  assertEquals(unfrozen[0], "epoch,train_loss,valid_loss,accuracy,tensors,bytes,peakBytes,time");
+  assertEquals(unfrozen[0], "epoch,trainLoss,validLoss,accuracy,tensors,bytes,peakBytes,time");
   assert(lines.some((l) => l.includes("Trainable params: 2005")), lines.join("\n"));
   await Deno.remove(out, { recursive: true });
 });
