@@ -39,7 +39,10 @@ const MODULES: readonly { readonly files: string; readonly tests?: readonly stri
   { files: "core/_run.ts", tests: ["tests/core/run_test.ts", "tests/core/dry_run_test.ts"] },
   { files: "schedules/*.ts" },
   { files: "optim/*.ts" },
-  { files: "callbacks/tracker.ts", tests: ["tests/callbacks/trackers_test.ts"] },
+  {
+    files: "callbacks/tracker.ts",
+    tests: ["tests/callbacks/tracker_test.ts", "tests/callbacks/trackers_test.ts"],
+  },
   { files: "sweep/median_pruner.ts", tests: ["tests/sweep/ranking_test.ts"] },
   { files: "sweep/asha_pruner.ts", tests: ["tests/sweep/ranking_test.ts"] },
   { files: "sweep/search_space.ts" },
