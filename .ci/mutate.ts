@@ -26,7 +26,12 @@ const STRYKER = "npm:@stryker-mutator/core@9.6.1/stryker";
 const MODULES: readonly { readonly files: string; readonly tests?: readonly string[] }[] = [
   {
     files: "core/handler.ts",
-    tests: ["tests/core/handler_test.ts", "tests/core/async_hooks_test.ts"],
+    tests: [
+      "tests/core/handler_test.ts",
+      "tests/core/handler_checks_test.ts",
+      "tests/core/callback_test.ts",
+      "tests/core/async_hooks_test.ts",
+    ],
   },
   {
     files: "core/state.ts",
