@@ -13,6 +13,7 @@ import { batches } from "../../core/data.ts";
 import { fit, type FitOptions } from "../../core/fit.ts";
 import { disposeLearner, learner } from "../../core/learner.ts";
 import { mse } from "../../core/losses.ts";
+import type { History } from "../../core/recorder.ts";
 import { endBatch, type TrainState } from "../../core/state.ts";
 import { sgd } from "../../optim/sgd.ts";
 import { useCpu } from "../_helpers.ts";
@@ -31,6 +32,8 @@ interface Draws {
   readonly masks: string[];
   /** The state after the batch with iteration `captureAt`, ready to resume from. */
   readonly captured: TrainState | undefined;
+  /** The recorded history (losses per batch). */
+  readonly history: History;
 }
 
 function probe(): tf.Sequential {
@@ -71,12 +74,12 @@ async function draws(options: FitOptions, captureAt = -1): Promise<Draws> {
     },
   };
   const before = tf.memory().numTensors;
-  await fit(learn, EPOCHS, { ...options, callbacks: [spy] });
+  const { history } = await fit(learn, EPOCHS, { ...options, callbacks: [spy] });
   disposeLearner(learn);
   assertEquals(tf.memory().numTensors, before);
   model.dispose();
   x.dispose();
-  return { orders, masks, captured };
+  return { orders, masks, captured, history };
 }
 
 const perEpoch = N / BATCH;
@@ -89,6 +92,7 @@ Deno.test("the same seed gives the same shuffles and dropout masks, batch for ba
   assertEquals(a.orders.length, EPOCHS * perEpoch);
   assertEquals(b.orders, a.orders);
   assertEquals(b.masks, a.masks);
+  assertEquals(b.history, a.history);
   // each epoch visits every sample once
   for (let e = 0; e < EPOCHS; e++) {
     assertEquals(epochOrder(a, e).sort((p, q) => p - q), Array.from({ length: N }, (_, i) => i));
