@@ -20,6 +20,10 @@ interface Script {
   failAt?: number;
   /** On failure, reject with a `Failed` holding the log. */
   keepLog?: boolean;
+  /** Batches come from async iterators (as from a tf.data.Dataset). */
+  async?: boolean;
+  /** After each training batch, a pause that ends on a later macrotask (logs "resumed"). */
+  pause?: boolean;
 }
 
 interface Ran {
@@ -58,6 +62,20 @@ function counter(from: number, to: number, log: string[], what: string): Iterato
   };
 }
 
+/** The same, answering with promises. */
+function asyncCounter(
+  from: number,
+  to: number,
+  log: string[],
+  what: string,
+): AsyncIterator<number> {
+  const it = counter(from, to, log, what);
+  return {
+    next: () => Promise.resolve(it.next()),
+    return: () => Promise.resolve(it.return!()),
+  };
+}
+
 /**
  * Runs the callbacks through runFit with ops that log each call: events as
  * "onBatchBegin t0" (train, batch value 0) or "onBatchBegin v1" (validation batch 1).
@@ -85,23 +103,23 @@ async function run(callbacks: readonly Callback[], script: Script): Promise<Ran>
       log.push(where(s, e));
       return handleSync(s, e, set, {});
     },
-    trainBatches: (_s, epoch, skip) => {
-      log.push(`train ${epoch} from ${skip}`);
-      return counter(skip, script.train, log, "train");
+    trainBatches: (s, epoch, skip) => {
+      log.push(`train ${epoch} from ${skip}${s.train ? "" : " (not a training state)"}`);
+      return (script.async ? asyncCounter : counter)(skip, script.train, log, "train");
     },
     validBatches: (_s, epoch) => {
       if (script.valid === 0) return undefined;
       log.push(`valid ${epoch}`);
       validSum = 0;
       validCount = 0;
-      return counter(0, script.valid, log, "valid");
+      return (script.async ? asyncCounter : counter)(0, script.valid, log, "valid");
     },
     begin: (s, b, train) => {
       batch = b;
       return beginBatch(s, undefined as never, undefined as never, train);
     },
-    forward: () => undefined,
-    loss: () => undefined,
+    forward: (_s, train) => void log.push(`forward ${train ? "t" : "v"}${batch}`),
+    loss: (s) => void log.push(`loss ${s.train ? "t" : "v"}${batch}`),
     backward: (s, body) => {
       const st = body(s);
       if (script.failAt === st.iteration) throw new Error(`backward failed at ${st.iteration}`);
@@ -121,7 +139,10 @@ async function run(callbacks: readonly Callback[], script: Script): Promise<Ran>
     },
     validationResult: () => Promise.resolve([validCount ? validSum / validCount : NaN]),
     metricNames: ["validLoss"],
-    pause: () => undefined,
+    pause: () =>
+      script.pause
+        ? new Promise<void>((r) => setTimeout(() => r(void log.push("resumed")), 0))
+        : undefined,
     release: () => void log.push("release"),
   };
   const state = await runFit(ops, {
@@ -135,7 +156,9 @@ async function run(callbacks: readonly Callback[], script: Script): Promise<Ran>
 
 const trainBatch = (b: number): string[] => [
   `onBatchBegin t${b}`,
+  `forward t${b}`,
   `onLossBegin t${b}`,
+  `loss t${b}`,
   `onBackwardBegin t${b}`,
   `backward t${b}`,
   `onBackwardEnd t${b}`,
@@ -146,7 +169,9 @@ const trainBatch = (b: number): string[] => [
 ];
 const validBatch = (b: number): string[] => [
   `onBatchBegin v${b}`,
+  `forward v${b}`,
   `onLossBegin v${b}`,
+  `loss v${b}`,
   `evaluate v${b}`,
   `onBatchEnd v${b}`,
   `end v${b}`,
@@ -340,9 +365,7 @@ Deno.test("an error ends the run: the iterator closed, the ops released, then on
     "onEpochBegin 0",
     "train 0 from 0",
     ...trainBatch(0),
-    "onBatchBegin t1",
-    "onLossBegin t1",
-    "onBackwardBegin t1",
+    ...trainBatch(1).slice(0, 5),
     "close train",
     "release",
     "onTrainEnd",
@@ -353,6 +376,14 @@ Deno.test("a resumed run starts at the saved batch: no onTrainBegin, no onEpochB
   const resume: TrainState = { ...fresh(3), epoch: 1, numBatch: 2, iteration: 5 };
   const { state, log } = await run([], { epochs: 3, train: 3, valid: 1, resume });
   assertEquals(log.slice(0, 3), ["train 1 from 2", ...trainBatch(2).slice(0, 2)]);
+  // a state resumed from validation trains as a training state
+  const fromValid = await run([], {
+    epochs: 2,
+    train: 3,
+    valid: 0,
+    resume: { ...resume, nEpochs: 2, train: false },
+  });
+  assertEquals(fromValid.log[0], "train 1 from 2");
   assertEquals(log.filter((l) => l.startsWith("onTrainBegin")), []);
   assertEquals(log.filter((l) => l.startsWith("onEpochBegin")), ["onEpochBegin 2"]);
   assertEquals(log.filter((l) => l.startsWith("trained")), ["trained 3", "trained 3"]);
@@ -369,4 +400,29 @@ Deno.test("a resumed run that has already done every epoch runs only onTrainEnd"
   const done: TrainState = { ...fresh(2), epoch: 2, numBatch: 0, iteration: 6 };
   const { log } = await run([], { epochs: 2, train: 3, valid: 1, resume: done });
   assertEquals(log, ["release", "onTrainEnd"]);
+});
+
+Deno.test("async batch iterators give the same order as sync ones", async () => {
+  const sync = await run([], { epochs: 2, train: 2, valid: 2 });
+  const async = await run([], { epochs: 2, train: 2, valid: 2, async: true });
+  assertEquals(async.log, sync.log);
+  assertEquals(async.state.lastMetrics, [10.5]);
+});
+
+Deno.test("the loop waits for the pause after every training batch before going on", async () => {
+  const { log } = await run([], { epochs: 1, train: 2, valid: 1, pause: true });
+  assertEquals(log.slice(3), [
+    ...trainBatch(0),
+    "resumed",
+    ...trainBatch(1),
+    "resumed",
+    "close train",
+    "trained 2",
+    "valid 0",
+    ...validBatch(0),
+    "close valid",
+    "onEpochEnd 0",
+    "release",
+    "onTrainEnd",
+  ]);
 });
