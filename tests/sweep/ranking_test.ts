@@ -212,3 +212,40 @@ Deno.test("the ASHA pruner prunes a NaN value, ignores others' NaN, and waits fo
   ]);
   assertEquals(shouldPrune(p, reports({ 1: [1], 2: [2] }), 0, 0, "minimize"), false);
 });
+
+Deno.test("the median pruner sorts the others' values before taking the middle one", () => {
+  const p = medianPruner({ warmupEpochs: 0, minTrials: 1 });
+  // others in trial order 100, 1, 2, -5, 30: sorted -5, 1, 2, 30, 100 -> median 2
+  // (unsorted the middle is 2 as well by chance: 100, 1, [2], -5, 30; so use 4 others too)
+  const five = (self: number) => reports({ 0: [self], 1: [100], 2: [1], 3: [-5], 4: [30], 5: [2] });
+  assertEquals(shouldPrune(p, five(2.5), 0, 0, "minimize"), true);
+  assertEquals(shouldPrune(p, five(1.5), 0, 0, "minimize"), false);
+  // four others 100, 1, 30, -5: sorted -5, 1, 30, 100 -> median 15.5
+  const four = (self: number) => reports({ 0: [self], 1: [100], 2: [1], 3: [30], 4: [-5] });
+  assertEquals(shouldPrune(p, four(16), 0, 0, "minimize"), true);
+  assertEquals(shouldPrune(p, four(15), 0, 0, "minimize"), false);
+  assertEquals(shouldPrune(p, four(15), 0, 0, "maximize"), true);
+});
+
+Deno.test("the median pruner counts only the trials that reached the epoch", () => {
+  const p = medianPruner({ warmupEpochs: 0, minTrials: 1 });
+  // at epoch 1 only trial 1 (value 5) is there: 9 is worse. Trials 2 and 3 stopped at epoch 0.
+  const r = reports({ 0: [0, 9], 1: [0, 5], 2: [0], 3: [0] });
+  assertEquals(shouldPrune(p, r, 0, 1, "minimize"), true);
+  // with minTrials 2, one other is not enough
+  assertEquals(
+    shouldPrune(medianPruner({ warmupEpochs: 0, minTrials: 2 }), r, 0, 1, "minimize"),
+    false,
+  );
+});
+
+Deno.test("the ASHA pruner ranks only the trials that reported a number at the rung", () => {
+  const p = ashaPruner({ minEpochs: 1, reductionFactor: 2 });
+  // at epoch 0: 3 (self) and 1 compete; two NaN reports and two silent trials do not.
+  // keep max(1, floor(2 / 2)) = 1: the value 1; 3 goes
+  const r = reports({ 0: [3], 1: [1], 2: [NaN], 3: [NaN], 4: [], 5: [] });
+  assertEquals(shouldPrune(p, r, 0, 0, "minimize"), true);
+  assertEquals(shouldPrune(p, r, 1, 0, "minimize"), false);
+  const silent = reports({ 0: [3], 1: [1], 2: [], 3: [] });
+  assertEquals(shouldPrune(p, silent, 0, 0, "minimize"), true);
+});
