@@ -87,7 +87,12 @@ Deno.test("two callbacks scheduling one hyper-parameter in one event are refused
   prepareCallbacks([lr("a"), lr("b", "onEpochBegin")]);
   prepareCallbacks([lr("a", "onBatchBegin", ["lr"]), lr("b", "onBatchBegin", ["mom"])]);
   prepareCallbacks([lr("a", "onBatchBegin", ["lr", "lr"])]);
-  prepareCallbacks([{ name: "a", setsHypers: { onBatchBegin: undefined } as never }, lr("b")]);
+  const none = (name: string): Callback => ({
+    name,
+    setsHypers: { onBatchBegin: undefined } as never,
+  });
+  prepareCallbacks([none("a"), lr("b")]);
+  prepareCallbacks([none("a"), none("b")]);
 });
 
 Deno.test("applyUpdate() refuses what is not an update object, saying what it got", () => {
