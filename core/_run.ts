@@ -97,7 +97,8 @@ export async function runFit<B>(loopOps: LoopOps<B>, start: RunStart): Promise<T
       s = await trainEpoch(ops, s, epoch, midEpoch ? skip : 0);
       let values: readonly number[] = ops.metricNames.map(() => NaN);
       const valid = s.skipValidate ? undefined : ops.validBatches(s, epoch);
-      if (valid) [s, values] = await validate(ops, s, valid);
+      // a training batch's stopEpoch ended the training loop; validation runs in full
+      if (valid) [s, values] = await validate(ops, { ...s, stopEpoch: false }, valid);
       s = await ops.event(endEpochBatches(s, values, ops.metricNames), "onEpochEnd");
     }
   } catch (error) {

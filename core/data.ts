@@ -163,7 +163,15 @@ function _samples(v: ArrayData, shape: readonly number[] | undefined): number | 
   return undefined;
 }
 
-const BATCHES_OPTIONS = ["batchSize", "shuffle", "seed", "weights", "samplesPerEpoch", "xShape", "yShape"];
+const BATCHES_OPTIONS = [
+  "batchSize",
+  "shuffle",
+  "seed",
+  "weights",
+  "samplesPerEpoch",
+  "xShape",
+  "yShape",
+];
 
 /**
  * Cuts a dataset held in memory into batches, shuffled (seeded) or in order; the last

@@ -178,11 +178,12 @@ export async function fit(
         ...from,
         nEpochs: epochs,
         nBatches: nBatches ?? from.nBatches,
-        hypers: freezeHypers(
-          options.lr !== undefined || options.wd !== undefined
-            ? from.hypers.map((h, i) => ({ ...h, lr: hypers[i]!.lr, wd: hypers[i]!.wd }))
-            : from.hypers,
-        ),
+        // an lr or wd given here replaces the state's; the other one carries on
+        hypers: freezeHypers(from.hypers.map((h, i) => ({
+          ...h,
+          lr: options.lr !== undefined ? hypers[i]!.lr : h.lr,
+          wd: options.wd !== undefined ? hypers[i]!.wd : h.wd,
+        }))),
         memory: freezePlain({ ...from.memory }),
         loss: from.loss ?? learn.loss,
         stopEpoch: false,

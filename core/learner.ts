@@ -191,13 +191,20 @@ function _checkMetrics(metrics: unknown): void {
  *
  * @param learn The learner.
  *
- * @example
+ * @example The optimizer's moments are freed, the model's weights kept
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { disposeLearner, learner, mse } from "@fitloop/fitloop";
+ * import { batches, disposeLearner, fit, learner, mse } from "@fitloop/fitloop";
+ * import { assertEquals } from "@std/assert";
  * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });
- * const learn = learner({ model, data: { train: [] }, loss: mse });
+ * const x = tf.ones([4, 1]);
+ * const learn = learner({ model, data: { train: batches(x, x) }, loss: mse });
+ * const before = tf.memory().numTensors;
+ * await fit(learn, 1);
+ * assertEquals(tf.memory().numTensors, before + 4); // Adam's two slots for kernel and bias
  * disposeLearner(learn);
+ * assertEquals([tf.memory().numTensors, learn.optState], [before, undefined]);
+ * x.dispose();
  * model.dispose();
  * ```
  */

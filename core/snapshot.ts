@@ -18,6 +18,7 @@ import { frozenBy, trainableParams } from "./_params.ts";
 import { emptyLog, isLog, logOf, logToArray } from "./log.ts";
 import type { OptimizerState } from "../optim/optimizer.ts";
 import { endBatch, type TrainState } from "./state.ts";
+import { announce } from "./_snapshot_steps.ts";
 import type { Tensor, Variable } from "./types.ts";
 
 /**
@@ -214,10 +215,16 @@ export async function snapshot(
   const dir = options.dir.replace(/\/+$/, "");
   const tmp = `${dir}.tmp-${crypto.randomUUID()}`;
   const encoder = new TextEncoder();
+  const write = async (path: string, bytes: Uint8Array): Promise<void> => {
+    await announce("write", path, bytes);
+    await Deno.writeFile(path, bytes);
+  };
   try {
+    await announce("mkdir", tmp);
     await Deno.mkdir(tmp, { recursive: true });
-    await Deno.writeFile(`${tmp}/state.json`, encoder.encode(stateJson));
-    await Deno.writeFile(`${tmp}/optimizer.json`, encoder.encode(optimizerJson));
+    await write(`${tmp}/state.json`, encoder.encode(stateJson));
+    await write(`${tmp}/optimizer.json`, encoder.encode(optimizerJson));
+    await announce("model", `${tmp}/model`);
     await saveModelTo(learn.model, `${tmp}/model`);
     const files: Record<string, string> = {};
     for (const f of FILES) files[f] = await _sha256(await Deno.readFile(`${tmp}/${f}`));
@@ -229,17 +236,22 @@ export async function snapshot(
       created: new Date().toISOString(),
       files,
     };
-    await Deno.writeTextFile(`${tmp}/manifest.json`, JSON.stringify(manifest, null, 2));
+    await write(`${tmp}/manifest.json`, encoder.encode(JSON.stringify(manifest, null, 2)));
     let old: string | undefined;
     try {
       await Deno.stat(dir);
       old = `${dir}.old-${crypto.randomUUID()}`;
+      await announce("rename", old);
       await Deno.rename(dir, old);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
+    await announce("rename", dir);
     await Deno.rename(tmp, dir);
-    if (old) await Deno.remove(old, { recursive: true });
+    if (old) {
+      await announce("remove", old);
+      await Deno.remove(old, { recursive: true });
+    }
     return manifest;
   } catch (e) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});

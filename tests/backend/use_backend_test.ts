@@ -92,11 +92,20 @@ for (const backend of ["cpu", "wasm", "webgpu"] as const) {
   });
 }
 
-Deno.test("cpu, wasm and webgpu agree on the losses and metrics of the same seeded fit", () => {
+/** The fits on `backend`: those of the test above, or run now (this test alone, --filter). */
+async function resultsOn(backend: "cpu" | "wasm" | "webgpu"): Promise<(typeof results)[string]> {
+  if (!results[backend]) {
+    await useBackend(backend);
+    results[backend] = { mlp: await seededFit(mlp, [6]), cnn: await seededFit(cnn, [8, 8, 1]) };
+  }
+  return results[backend]!;
+}
+
+Deno.test("cpu, wasm and webgpu agree on the losses and metrics of the same seeded fit", async () => {
   for (const model of ["mlp", "cnn"]) {
-    const ref = results.cpu![model]!;
-    for (const backend of ["wasm", "webgpu"]) {
-      const got = results[backend]![model]!;
+    const ref = (await resultsOn("cpu"))[model]!;
+    for (const backend of ["wasm", "webgpu"] as const) {
+      const got = (await resultsOn(backend))[model]!;
       [...got.losses, ...got.metrics].forEach((v, i) => {
         const r = [...ref.losses, ...ref.metrics][i]!;
         assert(

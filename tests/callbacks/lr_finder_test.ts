@@ -1,38 +1,42 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import { dryRun } from "../../core/dry_run.ts";
-import { lrFind, lrFinder, lrSuggestions } from "../../callbacks/lr_finder.ts";
+import { lrFind, lrFinder, type LrFinderMemory, lrSuggestions } from "../../callbacks/lr_finder.ts";
+import { logToArray } from "../../core/log.ts";
 import { _modelVariables } from "../../core/_weights.ts";
 import { fit } from "../../core/fit.ts";
 import { disposeLearner, learner } from "../../core/learner.ts";
 import { crossEntropy } from "../../core/losses.ts";
 import { exportOptimizerState } from "../../optim/optimizer.ts";
-import { EMPTY_SMOOTHER, smoothen } from "../../core/state.ts";
 import { blobs, disposeBatches, useCpu } from "../_helpers.ts";
 
 await useCpu();
 
 Deno.test("lrFinder() grows the lr exponentially and stops when the smoothed loss passes 4x its best", async () => {
   const losses = [2, 1.5, 1, 0.8, 0.7, 0.9, 2, 5, 20, 100, 1000, 1e4];
-  // the expected stop, by the rule: smoothed > 4 * best smoothed so far
-  let sm = EMPTY_SMOOTHER;
-  let best = Infinity;
-  let stop = -1;
-  for (const [i, l] of losses.entries()) {
-    sm = smoothen(sm, l);
-    best = Math.min(best, sm.value);
-    if (sm.value > 4 * best) {
-      stop = i;
-      break;
-    }
-  }
-  assertEquals(stop, 9);
+  // the smoothed losses (beta 0.98, debiased), computed by hand in float64:
+  const smoothed = [
+    2,
+    1.7474747474747,
+    1.4932662222827,
+    1.3146626435751,
+    1.1867134884816,
+    1.1364823272763, // the best
+    1.2674428830204,
+    1.7676616869057,
+    3.9609961703028, // < 4 * 1.13648 = 4.54593: go on
+    14.461239703877, // > 4.54593: stop after this batch (index 9)
+  ];
+  const stop = 9;
   const run = await dryRun([lrFinder({ startLr: 1e-6, endLr: 1, numIt: 50 })], {
     epochs: 1,
     batchesPerEpoch: losses.length,
     losses,
   });
   assertEquals(run.history.lrs.length, stop + 1);
+  const memory = run.state.memory.lrFinder as LrFinderMemory;
+  logToArray(memory.losses).forEach((l, i) => assertAlmostEquals(l, smoothed[i]!, 1e-9));
+  assertAlmostEquals(memory.best, smoothed[5]!, 1e-9);
   run.history.lrs.forEach((lr, i) => assertAlmostEquals(lr / (1e-6 * 1e6 ** (i / 50)), 1, 1e-12));
   assertEquals(run.stoppedAt, { epoch: 0, iteration: stop + 1 });
   assert(Number.isNaN(run.state.lastMetrics[0]!)); // never validates

@@ -1,11 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  assert,
-  assertEquals,
-  assertNotEquals,
-  assertRejects,
-  assertStringIncludes,
-} from "@std/assert";
+import { assert, assertEquals, assertNotEquals, assertRejects } from "@std/assert";
 import type { Callback } from "../../core/callback.ts";
 import { earlyStopping } from "../../callbacks/early_stopping.ts";
 import { mixUp } from "../../callbacks/mix_up.ts";
@@ -20,6 +14,7 @@ import { crossEntropy } from "../../core/losses.ts";
 import { accuracy } from "../../core/metrics.ts";
 import { exportOptimizerState } from "../../optim/optimizer.ts";
 import { fork, loadSnapshot, snapshot } from "../../core/snapshot.ts";
+import { snapshotSteps } from "../../core/_snapshot_steps.ts";
 
 function model(seed: number): tf.LayersModel {
   return tf.sequential({
@@ -219,57 +214,115 @@ Deno.test("corrupt, truncated, incomplete, foreign-version and mismatched snapsh
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("a crash while a snapshot is being written never leaves a half snapshot that loads", async () => {
+/** The steps of a write that replaces a snapshot, as announced (paths relative to the parent). */
+const REPLACE_STEPS = [
+  "mkdir snap.tmp",
+  "write snap.tmp/state.json",
+  "write snap.tmp/optimizer.json",
+  "model snap.tmp/model",
+  "write snap.tmp/manifest.json",
+  "rename snap.old",
+  "rename snap",
+  "remove snap.old",
+];
+
+/**
+ * Makes the next snapshot write stop for good before its `index`-th step, as if the process
+ * died there; for a "write" step, `bytes` of the file land first (a torn write). Resolves
+ * with the step once the write has stopped.
+ */
+function crashBefore(index: number, bytes?: (n: number) => number): Promise<string> {
+  let i = 0;
+  return new Promise((stopped) => {
+    snapshotSteps.listener = async (step, path, data) => {
+      if (i++ !== index) return;
+      if (data && bytes) await Deno.writeFile(path, data.subarray(0, bytes(data.length)));
+      stopped(step);
+      await new Promise<never>(() => {}); // nothing after this point ever runs
+    };
+  });
+}
+
+Deno.test("a write stopped at any step or byte never leaves a half snapshot that loads", async () => {
   await useBackend("cpu");
-  const dir = await Deno.makeTempDir();
-  const snap = `${dir}/snap`;
-  for (const delay of [30, 90, 170, 260]) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--import-map=tests/import_map.json",
-        "tests/fixtures/snapshot_writer.ts",
-        snap,
-      ],
-      // the writer trains on cpu: no default backend to start at import (timing matters here)
-      env: { FITLOOP_BACKEND: "cpu" },
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    await reader.read(); // "ready": the writes begin
-    await new Promise((r) => setTimeout(r, delay));
-    child.kill("SIGKILL");
-    reader.releaseLock();
-    await child.stdout.cancel().catch(() => {});
-    await child.status;
-    const entries = [...Deno.readDirSync(dir)].map((e) => e.name);
-    const A = setup(1);
-    const probe = learner({
-      model: tf.sequential({
-        layers: [tf.layers.dense({ units: 256, inputShape: [64] }), tf.layers.dense({ units: 64 })],
-      }),
-      data: A.learn.data,
-      loss: crossEntropy,
-    });
-    if (entries.includes("snap")) {
-      const s = await loadSnapshot(probe, snap); // whatever is at `snap` is whole
-      assertEquals(s.epoch, 1);
-    } else {
-      // killed between the two renames of the very first write: the previous one is .old-*
-      assert(
-        entries.some((e) => e.startsWith("snap.old-") || e.startsWith("snap.tmp-")),
-        entries.join(","),
+  const root = await Deno.makeTempDir();
+  const A = setup(1);
+  const probe = setup(2);
+  const one = await fit(A.learn, 1); // a snapshot of this resumes at epoch 1
+  const two = await fit(A.learn, 2); // and of this at epoch 2
+  const name = (p: string, parent: string) =>
+    p.slice(parent.length + 1).replace(/\.(tmp|old)-[0-9a-f-]+/, ".$1");
+  /** What each entry of `parent` holds: the epoch a snapshot resumes at, or "refused". */
+  const survey = async (parent: string): Promise<Record<string, number | "refused">> => {
+    const found: Record<string, number | "refused"> = {};
+    for (const e of [...Deno.readDirSync(parent)].sort((a, b) => a.name < b.name ? -1 : 1)) {
+      const at = `${parent}/${e.name}`;
+      found[name(at, parent)] = await loadSnapshot(probe.learn, at).then(
+        (s) => s.epoch,
+        () => "refused" as const,
       );
     }
-    disposeLearner(probe);
-    (probe.model as tf.LayersModel).dispose();
+    return found;
+  };
+  try {
+    // the steps, as announced by a write that replaces a snapshot
+    const steps: string[] = [];
+    await snapshot(A.learn, one, { dir: `${root}/steps/snap` });
+    snapshotSteps.listener = (step, path) =>
+      void steps.push(`${step} ${name(path, `${root}/steps`)}`);
+    await snapshot(A.learn, two, { dir: `${root}/steps/snap` });
+    snapshotSteps.listener = undefined;
+    assertEquals(steps, REPLACE_STEPS);
+    assertEquals(await survey(`${root}/steps`), { snap: 2 });
+
+    // replacing the epoch-1 snapshot by the epoch-2 one, stopped before each step
+    const expected: Record<string, number | "refused">[] = [
+      { snap: 1 }, // before mkdir
+      { snap: 1, "snap.tmp": "refused" }, // before state.json: an empty directory
+      { snap: 1, "snap.tmp": "refused" },
+      { snap: 1, "snap.tmp": "refused" },
+      { snap: 1, "snap.tmp": "refused" }, // everything but the manifest
+      { snap: 1, "snap.tmp": 2 }, // complete, not yet in place
+      { "snap.old": 1, "snap.tmp": 2 }, // between the renames: no snap at all
+      { snap: 2, "snap.old": 1 }, // in place; the old one not yet removed
+    ];
+    for (const [i, want] of expected.entries()) {
+      const parent = `${root}/step${i}`;
+      await snapshot(A.learn, one, { dir: `${parent}/snap` });
+      const stopped = crashBefore(i);
+      void snapshot(A.learn, two, { dir: `${parent}/snap` });
+      assertEquals(await stopped, REPLACE_STEPS[i]!.split(" ")[0]);
+      snapshotSteps.listener = undefined;
+      assertEquals(await survey(parent), want, `stopped before: ${REPLACE_STEPS[i]}`);
+    }
+
+    // torn writes: a file cut at its first byte, its second, its middle, its last
+    const cuts = [() => 0, () => 1, (n: number) => n >> 1, (n: number) => n - 1];
+    for (const index of [1, 2, 4]) {
+      for (const [c, cut] of cuts.entries()) {
+        const parent = `${root}/torn${index}-${c}`;
+        await snapshot(A.learn, one, { dir: `${parent}/snap` });
+        const stopped = crashBefore(index, cut);
+        void snapshot(A.learn, two, { dir: `${parent}/snap` });
+        assertEquals(await stopped, "write");
+        snapshotSteps.listener = undefined;
+        assertEquals(await survey(parent), { snap: 1, "snap.tmp": "refused" }, parent);
+      }
+    }
+
+    // the very first write, stopped before it is in place, leaves no snap
+    const first = `${root}/first`;
+    const stopped = crashBefore(4, (n) => n >> 1);
+    void snapshot(A.learn, one, { dir: `${first}/snap` });
+    assertEquals(await stopped, "write");
+    snapshotSteps.listener = undefined;
+    assertEquals(await survey(first), { "snap.tmp": "refused" });
+  } finally {
+    snapshotSteps.listener = undefined;
     A.dispose();
+    probe.dispose();
+    await Deno.remove(root, { recursive: true });
   }
-  const left = [...Deno.readDirSync(dir)].map((e) => e.name);
-  assertStringIncludes(left.join(","), "snap");
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("snapshotEvery() writes by epochs and by seconds, and refuses an ambiguous frequency", async () => {

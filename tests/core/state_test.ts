@@ -41,8 +41,18 @@ Deno.test("recordLoss() updates smoothLoss and appends to smoothLosses without t
   const s0 = Object.freeze(initialState({ nEpochs: 1, hypers: [H], loss }));
   const s1 = recordLoss(s0, 3);
   const s2 = recordLoss(s1, 1);
-  assertAlmostEquals(s2.smoothLoss, smoothen(smoothen(EMPTY_SMOOTHER, 3), 1).value, 1e-12);
-  assertEquals(logToArray(s2.smoothLosses).length, 2);
+  // by hand (beta 0.98): movAvg 0.02 * 3 = 0.06 -> 0.06 / 0.02 = 3; then
+  // 0.98 * 0.06 + 0.02 * 1 = 0.0788 -> 0.0788 / (1 - 0.9604) = 1.98989898...
+  assertAlmostEquals(s1.smoothLoss, 3, 1e-12);
+  assertAlmostEquals(s2.smoothLoss, 1.98989898989899, 1e-12);
+  assertAlmostEquals(s2.smoother.movAvg, 0.0788, 1e-15);
+  assertEquals(s2.smoother.n, 2);
+  const smoothed = logToArray(s2.smoothLosses);
+  assertEquals(smoothed.length, 2);
+  assertAlmostEquals(smoothed[0]!, 3, 1e-12);
+  assertAlmostEquals(smoothed[1]!, 1.98989898989899, 1e-12);
+  // another beta: 0.5 -> 0.5 * 3 = 1.5 / 0.5 = 3; 0.75 + 0.5 = 1.25 / 0.75 = 1.6666...
+  assertAlmostEquals(recordLoss(recordLoss(s0, 3, 0.5), 1, 0.5).smoothLoss, 5 / 3, 1e-12);
   assertEquals(s1.smoothLosses.length, 1);
   assertEquals(s0.smoothLosses.length, 0);
   assertEquals(Number.isNaN(s0.smoothLoss), true);

@@ -1,4 +1,4 @@
-// The demo on a small slice (300 digits, one epoch): it must still run end to end and
+// The demo on a small slice (600 digits, one epoch): it must still run end to end and
 // leave every file it promises.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { loadModelFrom } from "../../core/model_io.ts";
@@ -21,7 +21,9 @@ Deno.test("the demo runs on a small slice and writes history, plots, model and s
   const out = await Deno.makeTempDir();
   const lines: string[] = [];
   const code = await main(
-    ["--samples", "300", "--epochs", "1", "--backend", "wasm", "--out", out, "--find-iters", "12"],
+    // an explicit lr: on 8 batches the finder's pick (its steepest point) is far too high
+    ["--samples", "600", "--epochs", "1", "--backend", "wasm", "--out", out, "--find-iters", "12"]
+      .concat(["--lr", "1e-2"]),
     (line) => void lines.push(line),
   );
   assertEquals(code, 0);
@@ -29,9 +31,11 @@ Deno.test("the demo runs on a small slice and writes history, plots, model and s
     assert((await Deno.stat(`${out}/${f}`)).size > 0, f);
   }
   const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`)) as MnistSummary;
-  assertEquals([summary.trainSamples, summary.validSamples, summary.epochsRun], [240, 60, 1]);
-  assertEquals(summary.backend, "wasm");
-  assert(summary.accuracy >= 0 && summary.accuracy <= 1);
+  assertEquals([summary.trainSamples, summary.validSamples, summary.epochsRun], [480, 120, 1]);
+  assertEquals([summary.backend, summary.lr], ["wasm", 1e-2]);
+  // one epoch of 8 batches reaches 76.7 % here (chance: 10 %); a loop that does not learn
+  // stays near chance
+  assert(summary.accuracy >= 0.6 && summary.accuracy <= 1, `accuracy ${summary.accuracy}`);
   assertEquals(summary.params, 160 + 4_640 + 8_010);
   const model = await loadModelFrom(`${out}/model`);
   assertEquals(model.countParams(), summary.params);

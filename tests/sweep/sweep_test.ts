@@ -160,7 +160,9 @@ Deno.test("trials in Workers: a crash or a throw marks the trial failed and the 
   const fitted = byMode.get("fit")!;
   assertEquals(fitted.status, "finished");
   assertEquals(fitted.epochs.length, 2);
-  assert(fitted.objective! >= 0.5, `accuracy ${fitted.objective}`);
+  // the seeded model starts at 6 % and reaches 98.4 %; the objective is the last accuracy
+  assert(fitted.objective! >= 0.9, `accuracy ${fitted.objective}`);
+  assertEquals(fitted.objective, fitted.epochs[1]!.accuracy);
 });
 
 Deno.test("trials in child processes: even running out of memory only fails that trial", async () => {
