@@ -215,9 +215,13 @@ export function activationStatsOf(state: TrainState): ActivationStats {
  * import { plotActivationStats } from "@fitloop/fitloop/callbacks";
  * import { assertStringIncludes } from "@std/assert";
  * const svg = plotActivationStats({
- *   layers: ["conv1"], iterations: [0, 1], means: [[0.1], [0.2]], stds: [[1], [0.9]],
+ *   layers: ["conv1", "conv2"],
+ *   iterations: [0, 1],
+ *   means: [[0.1, 0.3], [0.2, 0.4]],
+ *   stds: [[1, 0.5], [0.9, 0.6]],
  * }).svg;
- * assertStringIncludes(svg, "conv1");
+ * assertStringIncludes(svg, "Activation std");
+ * assertStringIncludes(svg, "conv2"); // the legend names each layer
  * ```
  */
 export function plotActivationStats(stats: ActivationStats): SvgPlot {

@@ -172,6 +172,7 @@ function _checkFields(cb: Callback): void {
     }
   }
   for (const [event, keys] of Object.entries(cb.setsHypers ?? {})) {
+    if (keys === undefined) continue; // an event left undefined sets nothing
     if (!(EVENTS as readonly string[]).includes(event)) {
       throw new TypeError(
         `Cannot use callback '${cb.name}' as 'setsHypers' names '${event}', which is not an ` +

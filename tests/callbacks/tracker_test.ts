@@ -94,7 +94,7 @@ Deno.test("monitored() reads a metric by name, NaN when the epoch has no value f
   assertThrows(
     () => monitored(s, "f1", "saveModel"),
     RangeError,
-    "Callback 'saveModel' cannot monitor 'f1': known metrics are validLoss, accuracy",
+    "Callback 'saveModel' cannot monitor 'f1': metrics are trainLoss, validLoss, accuracy",
   );
   assertThrows(
     () => tracker({ monitor: "f1" }).step(s, tracker().initial, "es"),

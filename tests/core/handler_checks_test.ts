@@ -14,7 +14,7 @@ Deno.test("prepareCallbacks() names the bad value of a callback that is not a na
   const cases: [unknown, string][] = [
     [null, "current value is null"],
     [3, "current value is 3"],
-    ["cb", "current value is cb"],
+    ["cb", 'current value is "cb" (a string)'],
     [undefined, "current value is undefined"],
     [{ name: 5 }, "current value is 5"],
     [{}, "current value is undefined"],

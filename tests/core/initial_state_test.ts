@@ -34,6 +34,7 @@ Deno.test("initialState() starts every field where a fit starts", () => {
     nBatches: undefined,
     train: true,
     lastInput: undefined,
+    lastCaptures: {},
     lastTarget: undefined,
     lastOutput: undefined,
     lastLoss: undefined,
