@@ -71,24 +71,30 @@ export function crossEntropy(output: Tensor, target: Tensor): Scalar {
  * ```
  */
 export function mse(output: Tensor, target: Tensor): Scalar {
-  return tf.tidy(() => {
-    let t = target;
-    if (!tf.util.arraysEqual(output.shape, target.shape)) {
-      if (
-        output.size === target.size && output.shape[0] === target.shape[0] && output.rank <= 2 &&
-        target.rank <= 2
-      ) {
-        t = tf.reshape(target, output.shape);
-      } else {
-        throw new RangeError(
-          `Cannot compute mse as the output and target must have the same shape: ${
-            _shapes(output, target)
-          }`,
-        );
-      }
+  return tf.tidy(() => tf.mean(_squaredErrors("mse", output, target)) as Scalar);
+}
+
+/**
+ * `(output - target)²` elementwise, with `[B]` and `[B, 1]` accepted against each other.
+ * @throws {RangeError} If the shapes differ otherwise, naming both.
+ */
+function _squaredErrors(what: string, output: Tensor, target: Tensor): Tensor {
+  let t = target;
+  if (!tf.util.arraysEqual(output.shape, target.shape)) {
+    if (
+      output.size === target.size && output.shape[0] === target.shape[0] && output.rank <= 2 &&
+      target.rank <= 2
+    ) {
+      t = tf.reshape(target, output.shape);
+    } else {
+      throw new RangeError(
+        `Cannot compute ${what} as the output and target must have the same shape: ${
+          _shapes(output, target)
+        }`,
+      );
     }
-    return tf.mean(tf.squaredDifference(output, tf.cast(t, "float32"))) as Scalar;
-  });
+  }
+  return tf.squaredDifference(output, tf.cast(t, "float32"));
 }
 
 /** Means over every axis but the first: `[B, ...]` to `[B]`. */
@@ -153,22 +159,5 @@ export function crossEntropyPerSample(output: Tensor, target: Tensor): Tensor {
  * ```
  */
 export function msePerSample(output: Tensor, target: Tensor): Tensor {
-  return tf.tidy(() => {
-    let t = target;
-    if (!tf.util.arraysEqual(output.shape, target.shape)) {
-      if (
-        output.size === target.size && output.shape[0] === target.shape[0] && output.rank <= 2 &&
-        target.rank <= 2
-      ) {
-        t = tf.reshape(target, output.shape);
-      } else {
-        throw new RangeError(
-          `Cannot compute msePerSample as the output and target must have the same shape: ${
-            _shapes(output, target)
-          }`,
-        );
-      }
-    }
-    return _perRow(tf.squaredDifference(output, tf.cast(t, "float32")));
-  });
+  return tf.tidy(() => _perRow(_squaredErrors("msePerSample", output, target)));
 }
