@@ -1,0 +1,181 @@
+// Starting tfjs-backend-wasm with XNNPACK threads under Deno.
+//
+// tfjs-wasm's threaded build is an emscripten module that, under Deno, believes it runs
+// in Node (Deno defines `process.versions.node`) and starts `worker_threads` Workers
+// from blob URLs, which fails (ERR_WORKER_PATH). While the backend initialises, fitloop:
+//
+// - hides `process.versions.node`, so emscripten takes its web path;
+// - records the text of the Blobs tfjs creates (the worker script and the module's
+//   own source, which each worker evaluates) and the URLs made for them;
+// - replaces `Worker` by a function that starts a Deno module Worker from that script,
+//   preceded by a synchronous `importScripts` (an indirect eval of the module source);
+// - points tfjs at the `.wasm` files of the package (`setWasmPaths(<file URL>, true)`);
+// - raises `navigator.hardwareConcurrency` to twice the threads wanted (tfjs gives
+//   XNNPACK half the reported cores).
+//
+// Everything is restored when the backend has started or failed. If the threaded start
+// fails or hangs, the caller falls back to one thread.
+import * as tf from "@tensorflow/tfjs";
+
+type WasmPackage = typeof import("@tensorflow/tfjs-backend-wasm");
+
+/** The most threads fitloop asks for: emscripten pre-starts a pool of 8 workers. */
+export const _MAX_THREADS = 8;
+
+/** How long a threaded start may take before fitloop gives up on it. */
+const START_TIMEOUT_MS = 20_000;
+
+const WASM_FILE = "tfjs-backend-wasm-threaded-simd.wasm";
+
+function _exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The directory (as a file URL ending in "/") holding the package's `.wasm` files, or
+ * why it was not found. The package's own code names its file in a stack trace.
+ */
+export function _wasmDist(pkg: WasmPackage): { url?: string; why?: string } {
+  const candidates: string[] = [];
+  try {
+    pkg.getThreadsCount(); // throws before the backend has started
+  } catch (e) {
+    const m = String((e as Error)?.stack ?? "").match(/(file:\/\/[^\s)]*?\/)[^/\s)]+\.js:\d+/);
+    if (m) candidates.push(m[1]!);
+  }
+  try {
+    const home = Deno.env.get("DENO_DIR") ??
+      (Deno.env.get("XDG_CACHE_HOME") ? `${Deno.env.get("XDG_CACHE_HOME")}/deno` : undefined) ??
+      (Deno.env.get("HOME") ? `${Deno.env.get("HOME")}/.cache/deno` : undefined);
+    if (home) {
+      candidates.push(
+        `file://${home}/npm/registry.npmjs.org/@tensorflow/tfjs-backend-wasm/${pkg.version_wasm}/dist/`,
+      );
+    }
+  } catch {
+    // no --allow-env: only the stack trace's candidate
+  }
+  for (const url of candidates) {
+    try {
+      if (_exists(decodeURIComponent(new URL(url + WASM_FILE).pathname))) return { url };
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+        return { why: `reading ${url} needs --allow-read` };
+      }
+    }
+  }
+  return { why: `${WASM_FILE} was not found (looked in ${candidates.join(", ") || "nothing"})` };
+}
+
+interface Restore {
+  (): void;
+}
+
+/** Installs the shims for a threaded start; returns the function that removes them. */
+function _shim(threads: number): Restore {
+  const g = globalThis as unknown as {
+    Blob: typeof Blob;
+    Worker: typeof Worker;
+    process?: { versions?: Record<string, string | undefined> };
+  };
+  const OriginalBlob = g.Blob;
+  const OriginalWorker = g.Worker;
+  const originalCreate = URL.createObjectURL;
+  const versions = g.process?.versions;
+  const node = versions?.node;
+  const texts: string[] = [];
+  const byUrl = new Map<string, string>();
+  const byBlob = new WeakMap<Blob, string>();
+
+  g.Blob = class extends OriginalBlob {
+    constructor(parts?: BlobPart[], options?: BlobPropertyBag) {
+      super(parts, options);
+      if (parts?.every((p) => typeof p === "string")) {
+        const text = parts.join("");
+        byBlob.set(this, text);
+        texts.push(text);
+      }
+    }
+  };
+  URL.createObjectURL = (obj: Blob | MediaSource): string => {
+    const url = originalCreate(obj as Blob);
+    const text = byBlob.get(obj as Blob);
+    if (text !== undefined) byUrl.set(url, text);
+    return url;
+  };
+  g.Worker = function (url: string | URL): Worker {
+    const script = byUrl.get(String(url));
+    const main = texts.find((t) => t.startsWith("var WasmBackendModuleThreadedSimd"));
+    if (script === undefined || main === undefined) {
+      throw new Error(`fitloop's thread shim does not know the worker script ${url}`);
+    }
+    const boot = `
+      if (globalThis.process?.versions) globalThis.process.versions.node = undefined;
+      const __fitloopModuleSource = ${JSON.stringify(main)};
+      globalThis.importScripts = (url) => {
+        if (!String(url).startsWith("blob:")) throw new Error("importScripts: " + url);
+        (0, eval)(__fitloopModuleSource);
+      };
+    `;
+    const blob = new OriginalBlob([boot, script], { type: "text/javascript" });
+    const workerUrl = originalCreate(blob);
+    try {
+      return new OriginalWorker(workerUrl, { type: "module" });
+    } finally {
+      URL.revokeObjectURL(workerUrl);
+    }
+  } as unknown as typeof Worker;
+  if (versions) versions.node = undefined;
+  Object.defineProperty(globalThis.navigator, "hardwareConcurrency", {
+    value: 2 * threads,
+    configurable: true,
+  });
+
+  return () => {
+    g.Blob = OriginalBlob;
+    g.Worker = OriginalWorker;
+    URL.createObjectURL = originalCreate;
+    if (versions) versions.node = node;
+    delete (globalThis.navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  };
+}
+
+async function _withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: number | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not finish in ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts the wasm backend with `threads` XNNPACK threads (the shims above). Resolves to
+ * the threads running, or rejects with the reason it could not start them; the caller
+ * then starts the backend single-threaded.
+ */
+export async function _startThreaded(pkg: WasmPackage, threads: number, dist: string): Promise<number> {
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
+  pkg.setWasmPaths(dist, true);
+  pkg.setThreadsCount(threads);
+  const restore = _shim(threads);
+  try {
+    const ok = await _withTimeout(tf.setBackend("wasm"), START_TIMEOUT_MS, "the threaded start");
+    if (!ok || tf.getBackend() !== "wasm") throw new Error("tf.setBackend('wasm') failed");
+  } catch (e) {
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    throw e;
+  } finally {
+    restore();
+  }
+  return pkg.getThreadsCount();
+}
