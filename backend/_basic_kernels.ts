@@ -42,7 +42,8 @@ export function cast(args: KernelArgs): Info {
 }
 
 /** The reduced axes as `[0, k)` when they are the leading axes (not all of them). */
-function _leadingAxes(axis: number | number[], rank: number): number | undefined {
+function _leadingAxes(axis: number | number[] | null, rank: number): number | undefined {
+  if (axis === null || axis === undefined) return undefined; // all axes
   const axes = (typeof axis === "number" ? [axis] : axis).map((a) => (a < 0 ? a + rank : a));
   const sorted = [...new Set(axes)].sort((p, q) => p - q);
   if (sorted.length === 0 || sorted.length >= rank) return undefined;
@@ -51,14 +52,20 @@ function _leadingAxes(axis: number | number[], rank: number): number | undefined
 
 export function sum(args: KernelArgs): Info {
   const x = args.inputs.x as Info;
-  const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const { axis, keepDims } = args.attrs as unknown as {
+    axis: number | number[] | null;
+    keepDims: boolean;
+  };
   const k = _leadingAxes(axis, x.shape.length);
   if (k === undefined || x.dtype !== "float32") return _callTfjs("Sum", args);
   const b = args.backend as WasmBackend;
   const kept = x.shape.slice(k);
   const cols = tf.util.sizeFromShape(kept);
   const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
-  const out = b.makeOutput(keepDims ? [...x.shape.slice(0, k).map(() => 1), ...kept] : kept, "float32");
+  const out = b.makeOutput(
+    keepDims ? [...x.shape.slice(0, k).map(() => 1), ...kept] : kept,
+    "float32",
+  );
   const simd = _simd(b);
   if (simd) {
     const acc = b.makeOutput([2 * cols], "float32"); // cols float64 accumulators

@@ -7,8 +7,9 @@
 // - hides `process.versions.node`, so emscripten takes its web path;
 // - records the text of the Blobs tfjs creates (the worker script and the module's
 //   own source, which each worker evaluates) and the URLs made for them;
-// - replaces `Worker` by a function that starts a Deno module Worker from that script,
-//   preceded by a synchronous `importScripts` (an indirect eval of the module source);
+// - replaces `Worker` by a function that runs that script in an unref'd
+//   node:worker_threads Worker, behind the web worker API emscripten expects and a
+//   synchronous `importScripts` (an indirect eval of the module source);
 // - points tfjs at the `.wasm` files of the package (`setWasmPaths(<file URL>, true)`);
 // - raises `navigator.hardwareConcurrency` to twice the threads wanted (tfjs gives
 //   XNNPACK half the reported cores).
@@ -16,6 +17,8 @@
 // Everything is restored when the backend has started or failed. If the threaded start
 // fails or hangs, the caller falls back to one thread.
 import * as tf from "@tensorflow/tfjs";
+import { Worker as NodeWorker } from "node:worker_threads";
+import { _setBackend } from "./_set_backend.ts";
 
 type WasmPackage = typeof import("@tensorflow/tfjs-backend-wasm");
 
@@ -71,12 +74,62 @@ export function _wasmDist(pkg: WasmPackage): { url?: string; why?: string } {
   return { why: `${WASM_FILE} was not found (looked in ${candidates.join(", ") || "nothing"})` };
 }
 
+/** The part of a web Worker emscripten's pthreads use. */
+interface _ThreadWorker {
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: ((e: unknown) => void) | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  terminate(): void;
+}
+
+/**
+ * A pthread worker: a node:worker_threads Worker running emscripten's worker script
+ * (web Workers would keep Deno alive forever, as XNNPACK's threads never end; this one
+ * is unref'd, so the process exits when the program is done). Inside, the script sees
+ * the web worker API it expects: `self`, `onmessage`, `postMessage`, and a synchronous
+ * `importScripts` that evaluates the module's source.
+ */
+function _threadWorker(
+  script: string,
+  main: string,
+  failed: (e: unknown) => void,
+): _ThreadWorker {
+  const boot = `
+    const __fitloopPort = require("node:worker_threads").parentPort;
+    if (globalThis.process?.versions) globalThis.process.versions.node = undefined;
+    globalThis.self = globalThis;
+    globalThis.location = { href: "blob:fitloop-wasm-thread" };
+    globalThis.postMessage = (message, transfer) => __fitloopPort.postMessage(message, transfer);
+    const __fitloopModuleSource = ${JSON.stringify(main)};
+    globalThis.importScripts = (url) => {
+      if (!String(url).startsWith("blob:")) throw new Error("importScripts: " + url);
+      (0, eval)(__fitloopModuleSource);
+    };
+    __fitloopPort.on("message", (data) => self.onmessage({ data }));
+  `;
+  const worker = new NodeWorker(boot + script, { eval: true });
+  const adapter: _ThreadWorker = {
+    onmessage: null,
+    onerror: null,
+    postMessage: (message, transfer) =>
+      worker.postMessage(message, transfer as Parameters<typeof worker.postMessage>[1]),
+    terminate: () => void worker.terminate(),
+  };
+  worker.on("message", (data: unknown) => adapter.onmessage?.({ data }));
+  worker.on("error", (e: unknown) => {
+    failed(e);
+    adapter.onerror?.(e);
+  });
+  worker.unref();
+  return adapter;
+}
+
 interface Restore {
   (): void;
 }
 
 /** Installs the shims for a threaded start; returns the function that removes them. */
-function _shim(threads: number): Restore {
+function _shim(threads: number, failed: (e: unknown) => void): Restore {
   const g = globalThis as unknown as {
     Blob: typeof Blob;
     Worker: typeof Worker;
@@ -101,33 +154,19 @@ function _shim(threads: number): Restore {
       }
     }
   };
-  URL.createObjectURL = (obj: Blob | MediaSource): string => {
-    const url = originalCreate(obj as Blob);
-    const text = byBlob.get(obj as Blob);
+  URL.createObjectURL = (obj: Blob): string => {
+    const url = originalCreate(obj);
+    const text = byBlob.get(obj);
     if (text !== undefined) byUrl.set(url, text);
     return url;
   };
-  g.Worker = function (url: string | URL): Worker {
+  g.Worker = function (url: string | URL): _ThreadWorker {
     const script = byUrl.get(String(url));
     const main = texts.find((t) => t.startsWith("var WasmBackendModuleThreadedSimd"));
     if (script === undefined || main === undefined) {
       throw new Error(`fitloop's thread shim does not know the worker script ${url}`);
     }
-    const boot = `
-      if (globalThis.process?.versions) globalThis.process.versions.node = undefined;
-      const __fitloopModuleSource = ${JSON.stringify(main)};
-      globalThis.importScripts = (url) => {
-        if (!String(url).startsWith("blob:")) throw new Error("importScripts: " + url);
-        (0, eval)(__fitloopModuleSource);
-      };
-    `;
-    const blob = new OriginalBlob([boot, script], { type: "text/javascript" });
-    const workerUrl = originalCreate(blob);
-    try {
-      return new OriginalWorker(workerUrl, { type: "module" });
-    } finally {
-      URL.revokeObjectURL(workerUrl);
-    }
+    return _threadWorker(script, main, failed);
   } as unknown as typeof Worker;
   if (versions) versions.node = undefined;
   Object.defineProperty(globalThis.navigator, "hardwareConcurrency", {
@@ -145,7 +184,7 @@ function _shim(threads: number): Restore {
 }
 
 async function _withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
       p,
@@ -163,16 +202,30 @@ async function _withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
  * the threads running, or rejects with the reason it could not start them; the caller
  * then starts the backend single-threaded.
  */
-export async function _startThreaded(pkg: WasmPackage, threads: number, dist: string): Promise<number> {
+export async function _startThreaded(
+  pkg: WasmPackage,
+  threads: number,
+  dist: string,
+): Promise<number> {
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
   pkg.setWasmPaths(dist, true);
   pkg.setThreadsCount(threads);
-  const restore = _shim(threads);
+  let workerFailed: (e: unknown) => void = () => {};
+  const workerFailure = new Promise<never>((_, reject) => {
+    workerFailed = (e) => reject(e instanceof Error ? e : new Error(`a WASM thread failed: ${e}`));
+  });
+  workerFailure.catch(() => {}); // only raced below
+  const restore = _shim(threads, (e) => workerFailed(e));
   try {
-    const ok = await _withTimeout(tf.setBackend("wasm"), START_TIMEOUT_MS, "the threaded start");
-    if (!ok || tf.getBackend() !== "wasm") throw new Error("tf.setBackend('wasm') failed");
+    const failed = await _withTimeout(
+      _setBackend("wasm", workerFailure),
+      START_TIMEOUT_MS,
+      "the threaded start",
+    );
+    if (failed) throw new Error(failed);
   } catch (e) {
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    pkg.setThreadsCount(-1);
     throw e;
   } finally {
     restore();

@@ -246,7 +246,10 @@ function compileFunc(node: Node[]): Func {
     const imms = args.filter((a) => !Array.isArray(a)) as string[];
     for (const a of args) if (Array.isArray(a)) emit(a);
     if (op === "local.get" || op === "local.set" || op === "local.tee") {
-      body.push({ "local.get": 0x20, "local.set": 0x21, "local.tee": 0x22 }[op], ...uleb(local(imms[0]!)));
+      body.push(
+        { "local.get": 0x20, "local.set": 0x21, "local.tee": 0x22 }[op],
+        ...uleb(local(imms[0]!)),
+      );
     } else if (op === "br" || op === "br_if") {
       body.push(op === "br" ? 0x0c : 0x0d, ...uleb(depth(imms[0]!)));
     } else if (op === "i32.const") {
@@ -314,11 +317,22 @@ export function _assemble(text: string, shared: boolean): Uint8Array {
       if (last && last[1] === t) last[0]!++;
       else groups.push([1, t]);
     }
-    const entry = [...uleb(groups.length), ...groups.flatMap(([n, t]) => [...uleb(n!), t!]), ...f.body];
+    const entry = [
+      ...uleb(groups.length),
+      ...groups.flatMap(([n, t]) => [...uleb(n!), t!]),
+      ...f.body,
+    ];
     return [...uleb(entry.length), ...entry];
   });
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec(types)),
     ...section(2, imports),
     ...section(3, vec(funcs.map((f) => uleb(arities.indexOf(f.params))))),

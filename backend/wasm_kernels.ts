@@ -100,7 +100,11 @@ function _register(name: string, func: Func): void {
     // tfjs runs setup functions when the backend starts: keep the original's (it binds
     // the WASM functions the replacement hands its other cases to)
     ...(original?.setupFunc
-      ? { setupFunc: (backend: {}) => void _tfjsKernel(name).setupFunc?.(backend) }
+      ? {
+        setupFunc: ((backend) => void _tfjsKernel(name).setupFunc?.(backend)) as NonNullable<
+          tf.KernelConfig["setupFunc"]
+        >,
+      }
       : {}),
   });
 }

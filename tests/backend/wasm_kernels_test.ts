@@ -334,7 +334,7 @@ type PoolPad = "valid" | "same" | number;
 
 /** Inputs with ties (few distinct levels), NaN, -Infinity and all-negative regions. */
 function poolInput(n: number, h: number, w: number, c: number, seed: number): Float32Array {
-  const r = _mulberry32(seed);
+  const r = mulberry32(seed);
   return Float32Array.from({ length: n * h * w * c }, (_, i) => {
     const u = r();
     if (u < 0.03) return NaN;
@@ -344,15 +344,16 @@ function poolInput(n: number, h: number, w: number, c: number, seed: number): Fl
   });
 }
 
-const POOLS: { n: number; h: number; w: number; c: number; f: number; s: number; pad: PoolPad }[] = [
-  { n: 2, h: 8, w: 8, c: 4, f: 2, s: 2, pad: "valid" }, // SIMD path
-  { n: 1, h: 7, w: 9, c: 8, f: 2, s: 2, pad: "same" }, // SIMD, odd sizes, padded
-  { n: 3, h: 9, w: 7, c: 3, f: 3, s: 3, pad: "valid" }, // channels not a multiple of 4
-  { n: 2, h: 9, w: 9, c: 4, f: 3, s: 2, pad: "same" }, // overlapping windows
-  { n: 1, h: 6, w: 7, c: 5, f: 3, s: 1, pad: "same" }, // overlapping, stride 1
-  { n: 2, h: 7, w: 7, c: 4, f: 2, s: 3, pad: "valid" }, // gaps between windows
-  { n: 1, h: 5, w: 6, c: 4, f: 3, s: 3, pad: 1 }, // numeric padding
-];
+const POOLS: { n: number; h: number; w: number; c: number; f: number; s: number; pad: PoolPad }[] =
+  [
+    { n: 2, h: 8, w: 8, c: 4, f: 2, s: 2, pad: "valid" }, // SIMD path
+    { n: 1, h: 7, w: 9, c: 8, f: 2, s: 2, pad: "same" }, // SIMD, odd sizes, padded
+    { n: 3, h: 9, w: 7, c: 3, f: 3, s: 3, pad: "valid" }, // channels not a multiple of 4
+    { n: 2, h: 9, w: 9, c: 4, f: 3, s: 2, pad: "same" }, // overlapping windows
+    { n: 1, h: 6, w: 7, c: 5, f: 3, s: 1, pad: "same" }, // overlapping, stride 1
+    { n: 2, h: 7, w: 7, c: 4, f: 2, s: 3, pad: "valid" }, // gaps between windows
+    { n: 1, h: 5, w: 6, c: 4, f: 3, s: 3, pad: 1 }, // numeric padding
+  ];
 
 for (const simd of [true, false]) {
   for (const p of POOLS) {
@@ -455,26 +456,30 @@ for (
     [[1, 3, 3, 8], [0, 1, 2], false],
     [[4, 5, 6, 3], [1, 2], false], // not leading: tfjs's own
     [[4, 5], [0, 1], false], // all axes: tfjs's own
-  ] as [number[], number[], boolean][]
+    [[4, 5], null, false], // all axes (tf.sum(x) passes null): tfjs's own
+  ] as [number[], number[] | null, boolean][]
 ) {
   for (const simd of [true, false]) {
-    Deno.test(`Sum on wasm equals cpu: ${shape} axes ${axis} keepDims ${keepDims}${
-      simd ? "" : " (JS fallback)"
-    }`, async () => {
-      // large values with small ones: float64 accumulation matters
-      const values = randoms(shape.reduce((p, q) => p * q), 21).map((v, i) =>
-        i % 3 ? v : v * 1e6
-      );
-      _setSimdEnabled(simd);
-      try {
-        const a = await on("wasm", "Sum", { x: { shape, values } }, { axis, keepDims });
-        const b = await on("cpu", "Sum", { x: { shape, values } }, { axis, keepDims });
-        assertEquals(a.shape, b.shape);
-        close(a.values, b.values, `${shape} ${axis}`);
-      } finally {
-        _setSimdEnabled(true);
-      }
-    });
+    Deno.test(
+      `Sum on wasm equals cpu: ${shape} axes ${axis} keepDims ${keepDims}${
+        simd ? "" : " (JS fallback)"
+      }`,
+      async () => {
+        // large values with small ones: float64 accumulation matters
+        const values = randoms(shape.reduce((p, q) => p * q), 21).map((v, i) =>
+          i % 3 ? v : v * 1e6
+        );
+        _setSimdEnabled(simd);
+        try {
+          const a = await on("wasm", "Sum", { x: { shape, values } }, { axis, keepDims });
+          const b = await on("cpu", "Sum", { x: { shape, values } }, { axis, keepDims });
+          assertEquals(a.shape, b.shape);
+          close(a.values, b.values, `${shape} ${axis}`);
+        } finally {
+          _setSimdEnabled(true);
+        }
+      },
+    );
   }
 }
 
@@ -512,7 +517,11 @@ Deno.test("Cast on wasm equals cpu: to bool (x != 0, NaN is true), to int32 (tru
 });
 
 Deno.test("OneHot on wasm writes float32 ones (and custom values), skipping out-of-range ids", async () => {
-  const indices = { shape: [2, 2], values: Int32Array.from([2, -1, 0, 3]), dtype: "int32" as const };
+  const indices = {
+    shape: [2, 2],
+    values: Int32Array.from([2, -1, 0, 3]),
+    dtype: "int32" as const,
+  };
   for (const dtype of ["float32", "int32"]) {
     const attrs = { depth: 3, onValue: 5, offValue: -1, dtype };
     const a = await on("wasm", "OneHot", { indices }, attrs);
