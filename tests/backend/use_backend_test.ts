@@ -197,7 +197,7 @@ async function child(mode: string, env: Record<string, string> = {}): Promise<Ch
       "run",
       "-A",
       "--import-map=tests/import_map.json",
-      "tests/fixtures/wasm_threads_child.ts",
+      "tests/backend/_threads_child.ts",
       mode,
     ],
     env: { ...env, FITLOOP_BACKEND: "" },
