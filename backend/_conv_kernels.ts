@@ -16,7 +16,9 @@ import {
   type ConvAttrs,
   type Info,
   type KernelArgs,
+  type WasmBackend,
 } from "./_wasm.ts";
+import { _ptr, _simd, type Simd } from "./_simd.ts";
 
 /**
  * Padding for a filter gradient computed as a convolution of the input with the output
@@ -136,10 +138,77 @@ export function conv2DBackpropInput({ inputs, attrs, backend }: KernelArgs): Inf
   });
 }
 
+/**
+ * dW with fitloop's SIMD tiles: for each filter position, the products of the input
+ * pixels it saw with the output gradient, summed over the batch and the output, in
+ * registers (no transposes, no packing). Output channels must be a multiple of 4.
+ */
+function _filterGradSimd(
+  simd: Simd,
+  b: WasmBackend,
+  x: Info,
+  dy: Info,
+  c: tf.backend_util.Conv2DInfo,
+): Info {
+  const [n, h, w, ci] = x.shape as [number, number, number, number];
+  const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = c;
+  const [sh, sw, dh, dw] = [c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth];
+  const out = b.makeOutput([fh, fw, ci, co], "float32");
+  const [xp, dyp, outp] = [_ptr(b, x), _ptr(b, dy), _ptr(b, out)];
+  // valid outputs [lo, hi) of a filter offset `off` along an axis of length `len`
+  const range = (off: number, s: number, len: number, outLen: number): [number, number] => {
+    const lo = Math.max(0, Math.ceil(-off / s));
+    const hi = Math.min(outLen, Math.ceil((len - off) / s));
+    return [lo, Math.max(lo, hi)];
+  };
+  for (let kh = 0; kh < fh; kh++) {
+    const offR = kh * dh - c.padInfo.top;
+    const [iLo, iHi] = range(offR, sh, h, oh);
+    for (let kw = 0; kw < fw; kw++) {
+      const offC = kw * dw - c.padInfo.left;
+      const [jLo, jHi] = range(offC, sw, w, ow);
+      const base = outp + (kh * fw + kw) * ci * co * 4;
+      for (let c0 = 0; c0 < ci;) {
+        const kb = c0 + 2 <= ci ? 2 : 1;
+        for (let o0 = 0; o0 < co;) {
+          const vb = o0 + 16 <= co ? 4 : 1;
+          simd[`filterGrad${kb}x${vb}`]!(
+            xp,
+            dyp,
+            base,
+            n,
+            h,
+            w,
+            ci,
+            oh,
+            ow,
+            co,
+            sh,
+            sw,
+            offR,
+            offC,
+            iLo,
+            iHi,
+            jLo,
+            jHi,
+            c0,
+            o0,
+          );
+          o0 += 4 * vb;
+        }
+        c0 += kb;
+      }
+    }
+  }
+  return out;
+}
+
 export function conv2DBackpropFilter({ inputs, attrs, backend }: KernelArgs): Info {
   const { x, dy } = inputs as { x: Info; dy: Info };
   const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
   const c = _convInfo("Conv2DBackpropFilter", x.shape, a.filterShape, a, false);
+  const simd = c.outChannels % 4 === 0 ? _simd(backend as WasmBackend) : undefined;
+  if (simd) return _filterGradSimd(simd, backend as WasmBackend, x, dy, c);
   return _withScratch(backend, (k) => {
     const { top, bottom, left, right } = _filterGradPads(c);
     const [fh, fw] = [c.filterHeight, c.filterWidth];

@@ -87,10 +87,134 @@ const TEXT = `
       (f32.demote_f64 (f64.load (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))))))))
 `;
 
+/** Whether this runtime has relaxed SIMD (fused multiply-add). */
+function _hasRelaxedMadd(): boolean {
+  try {
+    // (func (param v128 v128 v128) (result v128) (f32x4.relaxed_madd (local.get 0) …))
+    return WebAssembly.validate(
+      Uint8Array.from([
+        0,
+        97,
+        115,
+        109,
+        1,
+        0,
+        0,
+        0,
+        1,
+        8,
+        1,
+        0x60,
+        3,
+        0x7b,
+        0x7b,
+        0x7b,
+        1,
+        0x7b,
+        3,
+        2,
+        1,
+        0,
+        10,
+        13,
+        1,
+        11,
+        0,
+        0x20,
+        0,
+        0x20,
+        1,
+        0x20,
+        2,
+        0xfd,
+        0x85,
+        0x02,
+        0x0b,
+      ]),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Filter-gradient tiles: for one filter position (kh, kw) chosen by the caller through
+ * offR/offC and the valid output ranges [iLo, iHi) x [jLo, jHi), the sums over the batch
+ * and output pixels of x[b, i*sh + offR, j*sw + offC, c0 + t] * dy[b, i, j, o0 + 4v + l]
+ * for t < KB input channels and v < VB vectors of 4 output channels, kept in registers
+ * (KB x VB accumulators), stored to out[(c0 + t) * co + o0 + 4v + l].
+ */
+function _filterGradTile(kb: number, vb: number, madd: boolean): string {
+  const acc = (t: number, v: number) => `$a${t}_${v}`;
+  const fma = (a: string, b: string, c: string) =>
+    madd ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add (f32x4.mul ${a} ${b}) ${c})`;
+  const locals: string[] = [];
+  for (let t = 0; t < kb; t++) {
+    locals.push(`(local $s${t} v128)`);
+    for (let v = 0; v < vb; v++) locals.push(`(local ${acc(t, v)} v128)`);
+  }
+  for (let v = 0; v < vb; v++) locals.push(`(local $d${v} v128)`);
+  const zero: string[] = [];
+  const body: string[] = [];
+  const store: string[] = [];
+  for (let v = 0; v < vb; v++) {
+    body.push(`(local.set $d${v} (v128.load offset=${16 * v} (local.get $dp)))`);
+  }
+  for (let t = 0; t < kb; t++) {
+    body.push(`(local.set $s${t} (v128.load32_splat offset=${4 * t} (local.get $xp)))`);
+    for (let v = 0; v < vb; v++) {
+      zero.push(`(local.set ${acc(t, v)} (v128.const i32x4 0 0 0 0))`);
+      body.push(
+        `(local.set ${acc(t, v)} ${
+          fma(`(local.get $s${t})`, `(local.get $d${v})`, `(local.get ${acc(t, v)})`)
+        })`,
+      );
+      store.push(`(v128.store offset=${16 * v} (i32.add (local.get $out) (i32.shl (i32.add (i32.mul
+        (i32.add (local.get $c0) (i32.const ${t})) (local.get $co)) (local.get $o0)) (i32.const 2)))
+        (local.get ${acc(t, v)}))`);
+    }
+  }
+  return `
+(func $filterGrad${kb}x${vb} (param $x i32) (param $dy i32) (param $out i32) (param $n i32)
+  (param $h i32) (param $w i32) (param $ci i32) (param $oh i32) (param $ow i32) (param $co i32)
+  (param $sh i32) (param $sw i32) (param $offR i32) (param $offC i32) (param $iLo i32)
+  (param $iHi i32) (param $jLo i32) (param $jHi i32) (param $c0 i32) (param $o0 i32)
+  (local $b i32) (local $i i32) (local $j i32) (local $xp i32) (local $dp i32)
+  (local $xstep i32) (local $dstep i32)
+  ${locals.join(" ")}
+  ${zero.join("\n  ")}
+  (local.set $xstep (i32.shl (i32.mul (local.get $sw) (local.get $ci)) (i32.const 2)))
+  (local.set $dstep (i32.shl (local.get $co) (i32.const 2)))
+  (for $b (i32.const 0) (local.get $n) 1
+    (for $i (local.get $iLo) (local.get $iHi) 1
+      ;; x[b, i*sh + offR, jLo*sw + offC, c0] and dy[b, i, jLo, o0]
+      (local.set $xp (i32.add (local.get $x) (i32.shl (i32.add (i32.mul (i32.add (i32.mul
+        (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.add (i32.mul (local.get $i)
+        (local.get $sh)) (local.get $offR))) (local.get $w)) (i32.add (i32.mul (local.get $jLo)
+        (local.get $sw)) (local.get $offC))) (local.get $ci)) (local.get $c0)) (i32.const 2))))
+      (local.set $dp (i32.add (local.get $dy) (i32.shl (i32.add (i32.mul (i32.add (i32.mul
+        (i32.add (i32.mul (local.get $b) (local.get $oh)) (local.get $i)) (local.get $ow))
+        (local.get $jLo)) (local.get $co)) (local.get $o0)) (i32.const 2))))
+      (for $j (local.get $jLo) (local.get $jHi) 1
+        ${body.join("\n        ")}
+        (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+        (local.set $dp (i32.add (local.get $dp) (local.get $dstep))))))
+  ${store.join("\n  ")})`;
+}
+
+/** The tile shapes compiled: input channels per tile x vectors of 4 output channels. */
+export const FILTER_TILES: readonly [number, number][] = [[1, 1], [1, 4], [2, 1], [2, 4]];
+
+function _text(madd: boolean): string {
+  return TEXT + FILTER_TILES.map(([kb, vb]) => _filterGradTile(kb, vb, madd)).join("\n");
+}
+
 /** fitloop's SIMD kernels, bound to one backend's memory. */
 export interface Simd {
   maxPoolGrad(...args: number[]): void;
   sumRows(x: number, acc: number, out: number, rows: number, cols: number): void;
+  /** filterGrad1x1, filterGrad1x4, filterGrad2x1, filterGrad2x4 (see `_filterGradTile`). */
+  [filterGrad: `filterGrad${number}x${number}`]: (...args: number[]) => void;
 }
 
 interface Heap {
@@ -119,7 +243,7 @@ export function _simd(backend: WasmBackend): Simd | undefined {
     const shared = memory.buffer instanceof SharedArrayBuffer;
     let module = _modules.get(shared);
     if (!module) {
-      module = new WebAssembly.Module(_assemble(TEXT, shared) as BufferSource);
+      module = new WebAssembly.Module(_assemble(_text(_hasRelaxedMadd()), shared) as BufferSource);
       _modules.set(shared, module);
     }
     const instance = new WebAssembly.Instance(module, { env: { memory } });

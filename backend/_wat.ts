@@ -88,6 +88,7 @@ const SIMPLE: Record<string, number[]> = {
   "f32x4.max": [0xfd, 0xe9, 0x01],
   "f64x2.add": [0xfd, 0xf0, 0x01],
   "f64x2.mul": [0xfd, 0xf2, 0x01],
+  "f32x4.relaxed_madd": [0xfd, 0x85, 0x02],
 };
 
 /** Loads and stores: opcode bytes and natural alignment (log2 bytes). */

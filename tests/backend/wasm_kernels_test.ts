@@ -101,30 +101,44 @@ for (const cs of CASES) {
   const ow = outSize(cs.w, cs.f[1], cs.s, cs.d, cs.pad, 2);
   const x = { shape: [cs.n, cs.h, cs.w, cs.c], values: randoms(cs.n * cs.h * cs.w * cs.c, seed++) };
 
-  Deno.test(`Conv2DBackpropFilter on wasm equals cpu: ${label}`, async () => {
-    const co = 4;
-    const dy = { shape: [cs.n, oh, ow, co], values: randoms(cs.n * oh * ow * co, seed++) };
-    const attrs = {
-      strides: cs.s,
-      pad: cs.pad,
-      dataFormat: "NHWC",
-      dilations: cs.d,
-      filterShape: [...cs.f, cs.c, co],
-    };
-    const a = await on("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
-    if (cs.d === 1) {
-      const b = await on("cpu", "Conv2DBackpropFilter", { x, dy }, {
-        ...attrs,
-        dilations: undefined,
-      });
-      assertEquals(a.shape, b.shape);
-      close(a.values, b.values, label);
-    } else {
-      // tfjs's cpu kernel has no dilations: compare with a direct float64 computation.
-      assertEquals(a.shape, [...cs.f, cs.c, co]);
-      close(a.values, directFilterGrad(x.values, dy.values, cs, oh, ow, co), label);
-    }
-  });
+  // 4 and 20 output channels: fitloop's SIMD tiles (20 = a 16-wide tile and a 4-wide one);
+  // 5, or SIMD off: the XNNPACK formulation
+  for (const [co, simd] of [[4, true], [20, true], [5, true], [4, false]] as const) {
+    Deno.test(
+      `Conv2DBackpropFilter on wasm equals cpu (${co} out channels${
+        simd ? "" : ", no SIMD"
+      }): ${label}`,
+      async () => {
+        const dy = { shape: [cs.n, oh, ow, co], values: randoms(cs.n * oh * ow * co, seed++) };
+        const attrs = {
+          strides: cs.s,
+          pad: cs.pad,
+          dataFormat: "NHWC",
+          dilations: cs.d,
+          filterShape: [...cs.f, cs.c, co],
+        };
+        _setSimdEnabled(simd);
+        let a;
+        try {
+          a = await on("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
+        } finally {
+          _setSimdEnabled(true);
+        }
+        if (cs.d === 1) {
+          const b = await on("cpu", "Conv2DBackpropFilter", { x, dy }, {
+            ...attrs,
+            dilations: undefined,
+          });
+          assertEquals(a.shape, b.shape);
+          close(a.values, b.values, label);
+        } else {
+          // tfjs's cpu kernel has no dilations: compare with a direct float64 computation.
+          assertEquals(a.shape, [...cs.f, cs.c, co]);
+          close(a.values, directFilterGrad(x.values, dy.values, cs, oh, ow, co), label);
+        }
+      },
+    );
+  }
 
   Deno.test(`Conv2DBackpropInput on wasm equals cpu: ${label}`, async () => {
     const co = 5;
