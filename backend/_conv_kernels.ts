@@ -94,6 +94,61 @@ function _spread(
   }
 }
 
+/**
+ * dx as a matrix product and a scatter: cols = dy · Wᵀ ([N·OH·OW, fh·fw·ci], one XNNPACK
+ * 1x1 convolution, threaded), then each row added into the input positions it came from
+ * (fitloop's SIMD col2im). Exact work, where the full correlation would also multiply
+ * the zeros around dy and between its strided rows.
+ */
+function _inputGradGemm(
+  simd: Simd,
+  backend: unknown,
+  dy: Info,
+  filter: Info,
+  c: tf.backend_util.Conv2DInfo,
+  inputShape: number[],
+): Info {
+  const [n, h, w, ci] = inputShape as [number, number, number, number];
+  const [fh, fw, , co] = filter.shape as [number, number, number, number];
+  const p = n * c.outHeight * c.outWidth;
+  const kk = fh * fw * ci;
+  return _withScratch(backend, (k) => {
+    const dx = k.make([n, h, w, ci]);
+    _f32(k.backend, dx).fill(0);
+    if (p === 0) return dx;
+    const wt = k.make([1, 1, co, kk]); // wt[o, (kh, kw, c)] = W[kh, kw, c, o]
+    const wv = _f32(k.backend, filter);
+    const tv = _f32(k.backend, wt);
+    for (let r = 0; r < kk; r++) for (let o = 0; o < co; o++) tv[o * kk + r] = wv[r * co + o]!;
+    const cols = k.run("Conv2D", { x: k.reshape(dy, [1, 1, p, co]), filter: wt }, {
+      strides: [1, 1],
+      dilations: [1, 1],
+      pad: "valid",
+      dataFormat: "NHWC",
+    }); // [1, 1, P, fh * fw * ci]
+    const b = k.backend;
+    simd.col2im(
+      _ptr(b, cols),
+      _ptr(b, dx),
+      n,
+      h,
+      w,
+      ci,
+      c.outHeight,
+      c.outWidth,
+      fh,
+      fw,
+      c.strideHeight,
+      c.strideWidth,
+      c.dilationHeight,
+      c.dilationWidth,
+      c.padInfo.top,
+      c.padInfo.left,
+    );
+    return dx;
+  });
+}
+
 export function conv2DBackpropInput({ inputs, attrs, backend }: KernelArgs): Info {
   const { dy, filter } = inputs as { dy: Info; filter: Info };
   const a = attrs as unknown as ConvAttrs & { inputShape: number[] };
@@ -102,6 +157,11 @@ export function conv2DBackpropInput({ inputs, attrs, backend }: KernelArgs): Inf
   const [fh, fw, , co] = filter.shape as [number, number, number, number];
   const [oh, ow] = [c.outHeight, c.outWidth];
   const [sh, sw, dh, dw] = [c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth];
+  // The full correlation multiplies (H·W)/(OH·OW) times the needed products (more with
+  // strides): from 1.5 times on, the GEMM and scatter form wins.
+  const waste = (h * w) / (oh * ow);
+  const simd = waste >= 1.5 ? _simd(backend as WasmBackend) : undefined;
+  if (simd) return _inputGradGemm(simd, backend, dy, filter, c, a.inputShape);
   const rh = _place(h, oh, fh, sh, dh, c.padInfo.top);
   const rw = _place(w, ow, fw, sw, dw, c.padInfo.left);
   return _withScratch(backend, (k) => {

@@ -63,6 +63,42 @@ const TEXT = `
             (i32.add (local.get $dx) (i32.shl (local.get $p) (i32.const 2)))
             (f32x4.extract_lane 3 (local.get $gv))))))))))
 
+;; col2im: dx[b, i*sh + kh*dh - pt, j*sw + kw*dw - pl, :] += cols[(b, i, j), (kh, kw), :] for
+;; every in-bounds position, cols laid out [N * OH * OW, fh * fw * ci]. dx must be zero on
+;; entry. The transposed-convolution half of a GEMM-based input gradient.
+(func $col2im (param $cols i32) (param $dx i32) (param $n i32) (param $h i32) (param $w i32)
+  (param $ci i32) (param $oh i32) (param $ow i32) (param $fh i32) (param $fw i32) (param $sh i32)
+  (param $sw i32) (param $dh i32) (param $dw i32) (param $pt i32) (param $pl i32)
+  (local $b i32) (local $i i32) (local $j i32) (local $kh i32) (local $kw i32) (local $r i32)
+  (local $q i32) (local $src i32) (local $dst i32) (local $c i32) (local $c4 i32) (local $row i32)
+  (local.set $c4 (i32.and (local.get $ci) (i32.const -4)))
+  (local.set $row (i32.shl (local.get $ci) (i32.const 2)))
+  (local.set $src (local.get $cols))
+  (for $b (i32.const 0) (local.get $n) 1
+    (for $i (i32.const 0) (local.get $oh) 1
+      (for $j (i32.const 0) (local.get $ow) 1
+        (for $kh (i32.const 0) (local.get $fh) 1
+          (local.set $r (i32.sub (i32.add (i32.mul (local.get $i) (local.get $sh))
+            (i32.mul (local.get $kh) (local.get $dh))) (local.get $pt)))
+          (for $kw (i32.const 0) (local.get $fw) 1
+            (local.set $q (i32.sub (i32.add (i32.mul (local.get $j) (local.get $sw))
+              (i32.mul (local.get $kw) (local.get $dw))) (local.get $pl)))
+            (if (i32.and (i32.and (i32.ge_s (local.get $r) (i32.const 0)) (i32.lt_s (local.get $r) (local.get $h)))
+                         (i32.and (i32.ge_s (local.get $q) (i32.const 0)) (i32.lt_s (local.get $q) (local.get $w))))
+              (then
+                (local.set $dst (i32.add (local.get $dx) (i32.mul (i32.add (i32.mul (i32.add
+                  (i32.mul (local.get $b) (local.get $h)) (local.get $r)) (local.get $w)) (local.get $q))
+                  (local.get $row))))
+                (for $c (i32.const 0) (local.get $c4) 4
+                  (v128.store (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 2)))
+                    (f32x4.add (v128.load (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 2))))
+                      (v128.load (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 2)))))))
+                (for $c (local.get $c4) (local.get $ci) 1
+                  (f32.store (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 2)))
+                    (f32.add (f32.load (i32.add (local.get $dst) (i32.shl (local.get $c) (i32.const 2))))
+                      (f32.load (i32.add (local.get $src) (i32.shl (local.get $c) (i32.const 2)))))))))
+            (local.set $src (i32.add (local.get $src) (local.get $row)))))))))
+
 ;; out[j] = sum over rows of x[r, j], accumulated in float64 in acc (cols f64s).
 (func $sumRows (param $x i32) (param $acc i32) (param $out i32) (param $rows i32) (param $cols i32)
   (local $r i32) (local $j i32) (local $p i32) (local $a i32) (local $c4 i32)
@@ -213,6 +249,7 @@ function _text(madd: boolean): string {
 export interface Simd {
   maxPoolGrad(...args: number[]): void;
   sumRows(x: number, acc: number, out: number, rows: number, cols: number): void;
+  col2im(...args: number[]): void;
   /** filterGrad1x1, filterGrad1x4, filterGrad2x1, filterGrad2x4 (see `_filterGradTile`). */
   [filterGrad: `filterGrad${number}x${number}`]: (...args: number[]) => void;
 }

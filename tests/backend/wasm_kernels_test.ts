@@ -140,34 +140,45 @@ for (const cs of CASES) {
     );
   }
 
-  Deno.test(`Conv2DBackpropInput on wasm equals cpu: ${label}`, async () => {
-    const co = 5;
-    const dy = { shape: [cs.n, oh, ow, co], values: randoms(cs.n * oh * ow * co, seed++) };
-    const filter = {
-      shape: [...cs.f, cs.c, co],
-      values: randoms(cs.f[0] * cs.f[1] * cs.c * co, seed++),
-    };
-    const attrs = { strides: cs.s, pad: cs.pad, dataFormat: "NHWC", inputShape: x.shape };
-    if (cs.d === 1) {
-      const a = await on("wasm", "Conv2DBackpropInput", { dy, filter }, attrs);
-      const b = await on("cpu", "Conv2DBackpropInput", { dy, filter }, attrs);
-      assertEquals(a.shape, b.shape);
-      close(a.values, b.values, label);
-    } else {
-      // tfjs's cpu kernel has no dilations: <dy, conv(X, W)> = <dX, X> for any X
-      const a = await on("wasm", "Conv2DBackpropInput", { dy, filter }, {
-        ...attrs,
+  // with SIMD: the GEMM and scatter form where the full correlation wastes >= 1.5x,
+  // else (and always without SIMD) one XNNPACK convolution
+  for (const simd of [true, false]) {
+    Deno.test(`Conv2DBackpropInput on wasm equals cpu${simd ? "" : " (no SIMD)"}: ${label}`, async () => {
+      const co = 5;
+      const dy = { shape: [cs.n, oh, ow, co], values: randoms(cs.n * oh * ow * co, seed++) };
+      const filter = {
+        shape: [...cs.f, cs.c, co],
+        values: randoms(cs.f[0] * cs.f[1] * cs.c * co, seed++),
+      };
+      const attrs = {
+        strides: cs.s,
+        pad: cs.pad,
+        dataFormat: "NHWC",
+        inputShape: x.shape,
         dilations: cs.d,
-      });
+      };
+      _setSimdEnabled(simd);
+      let a;
+      try {
+        a = await on("wasm", "Conv2DBackpropInput", { dy, filter }, attrs);
+      } finally {
+        _setSimdEnabled(true);
+      }
       assertEquals(a.shape, x.shape);
-      await adjoint(
-        a.values,
-        x.shape,
-        (xx) => tf.conv2d(xx, t(filter), cs.s, cs.pad, "NHWC", cs.d),
-        dy,
-      );
-    }
-  });
+      if (cs.d === 1) {
+        const b = await on("cpu", "Conv2DBackpropInput", { dy, filter }, attrs);
+        close(a.values, b.values, label);
+      } else {
+        // tfjs's cpu kernel has no dilations: <dy, conv(X, W)> = <dX, X> for any X
+        await adjoint(
+          a.values,
+          x.shape,
+          (xx) => tf.conv2d(xx, t(filter), cs.s, cs.pad, "NHWC", cs.d),
+          dy,
+        );
+      }
+    });
+  }
 
   for (const m of [1, 2]) {
     Deno.test(`DepthwiseConv2dNativeBackpropFilter on wasm equals cpu (multiplier ${m}): ${label}`, async () => {
