@@ -216,6 +216,13 @@ export async function _startThreaded(
   });
   workerFailure.catch(() => {}); // only raced below
   const restore = _shim(threads, (e) => workerFailed(e));
+  // emscripten binds console.warn when the module starts: hand it one that drops its
+  // advice about blocking the main thread (XNNPACK's main thread waits for its workers
+  // by design; Deno's main thread may block)
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).startsWith("Blocking on the main thread")) warn(...args);
+  };
   try {
     const failed = await _withTimeout(
       _setBackend("wasm", workerFailure),
@@ -228,7 +235,41 @@ export async function _startThreaded(
     pkg.setThreadsCount(-1);
     throw e;
   } finally {
+    console.warn = warn;
     restore();
   }
   return pkg.getThreadsCount();
+}
+
+/**
+ * Milliseconds a probe convolution takes on the active backend (the median of 5, after
+ * a warm-up): XNNPACK's threads help on an idle machine and hurt on a busy one, where a
+ * thread that waits for a core stalls every parallel kernel.
+ */
+export function _probe(): number {
+  return tf.tidy(() => {
+    const x = tf.ones([16, 14, 14, 16]) as tf.Tensor4D;
+    const w = tf.fill([3, 3, 16, 32], 0.01) as tf.Tensor4D;
+    const run = () => {
+      const t0 = performance.now();
+      tf.conv2d(x, w, 1, "same").dataSync(); // the wasm backend reads synchronously
+      return performance.now() - t0;
+    };
+    run();
+    run();
+    const times = Array.from({ length: 5 }, run).sort((a, b) => a - b);
+    return times[2]!;
+  });
+}
+
+/** Forgets the started wasm backend (and its threads) so that it can start again. */
+export function _forgetWasm(): void {
+  const entry = (tf.engine() as unknown as {
+    registryFactory: Record<string, { factory: () => unknown; priority: number }>;
+  }).registryFactory["wasm"];
+  if (!entry) return;
+  const { factory, priority } = entry;
+  tf.removeBackend("wasm");
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+  tf.registerBackend("wasm", factory as Parameters<typeof tf.registerBackend>[1], priority);
 }

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "./_env.ts";
 import { registerWasmTrainingKernels } from "./wasm_kernels.ts";
-import { _MAX_THREADS, _startThreaded, _wasmDist } from "./_wasm_threads.ts";
+import { _forgetWasm, _MAX_THREADS, _probe, _startThreaded, _wasmDist } from "./_wasm_threads.ts";
 import { _startWebgpu } from "./_webgpu.ts";
 import { _setBackend } from "./_set_backend.ts";
 
@@ -124,8 +124,14 @@ function _envChoice(enabled: boolean): BackendChoice | undefined {
   return value as BackendChoice;
 }
 
-/** The threads wanted, and where that number comes from. */
-function _threadsWanted(options: UseBackendOptions): { count: number; why: string } {
+/** The threads wanted, where that number comes from, and whether it is the default. */
+interface ThreadsWanted {
+  readonly count: number;
+  readonly why: string;
+  readonly auto: boolean;
+}
+
+function _threadsWanted(options: UseBackendOptions): ThreadsWanted {
   const asked = options.threads ?? "auto";
   const valid = (n: number) => Number.isInteger(n) && n >= 0;
   if (asked !== "auto") {
@@ -134,7 +140,11 @@ function _threadsWanted(options: UseBackendOptions): { count: number; why: strin
         `Cannot start the wasm backend as 'options.threads' must be "auto" or a whole number >= 0: current value is ${asked}`,
       );
     }
-    return { count: Math.min(asked, _MAX_THREADS), why: `options.threads is ${asked}` };
+    return {
+      count: Math.min(asked, _MAX_THREADS),
+      why: `options.threads is ${asked}`,
+      auto: false,
+    };
   }
   const fromEnv = (options.env ?? true) ? _env("FITLOOP_WASM_THREADS") : undefined;
   if (fromEnv !== undefined) {
@@ -144,10 +154,18 @@ function _threadsWanted(options: UseBackendOptions): { count: number; why: strin
         `Cannot start the wasm backend as FITLOOP_WASM_THREADS must be a whole number >= 0: current value is ${fromEnv}`,
       );
     }
-    return { count: Math.min(n, _MAX_THREADS), why: `FITLOOP_WASM_THREADS is ${fromEnv}` };
+    return {
+      count: Math.min(n, _MAX_THREADS),
+      why: `FITLOOP_WASM_THREADS is ${fromEnv}`,
+      auto: false,
+    };
   }
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
-  return { count: Math.min(cores, _MAX_THREADS), why: `one per core (${cores} cores)` };
+  return {
+    count: Math.min(cores, _MAX_THREADS),
+    why: `one per core (${cores} cores)`,
+    auto: true,
+  };
 }
 
 interface WasmStart {
@@ -156,7 +174,7 @@ interface WasmStart {
   readonly threadsReason: string;
 }
 
-async function _startWasm(wanted: { count: number; why: string }): Promise<WasmStart> {
+async function _startWasm(wanted: ThreadsWanted): Promise<WasmStart> {
   let pkg: typeof import("@tensorflow/tfjs-backend-wasm");
   try {
     pkg = await import("@tensorflow/tfjs-backend-wasm");
@@ -164,39 +182,55 @@ async function _startWasm(wanted: { count: number; why: string }): Promise<WasmS
   } catch (e) {
     return { failed: e instanceof Error ? e.message : String(e), threads: 0, threadsReason: "" };
   }
-  const started = tf.engine().registry["wasm"] !== undefined;
-  let threadsReason = "";
-  if (!started && wanted.count > 1) {
-    const dist = _wasmDist(pkg);
-    if (dist.url) {
-      try {
-        const threads = await _startThreaded(pkg, wanted.count, dist.url);
-        return {
-          threads,
-          threadsReason: threads === wanted.count
-            ? `${threads} threads: ${wanted.why}`
-            : `${threads} threads of ${wanted.count} asked for (${wanted.why})`,
-        };
-      } catch (e) {
-        threadsReason = `one thread: threads failed to start (${
-          e instanceof Error ? e.message : e
-        })`;
-      }
-    } else {
-      threadsReason = `one thread: threads cannot start as ${dist.why}`;
-    }
+  const single = async (threadsReason: string): Promise<WasmStart> => {
+    const failed = await _start("wasm");
+    return failed ? { failed, threads: 0, threadsReason } : { threads: 1, threadsReason };
+  };
+  if (tf.engine().registry["wasm"] !== undefined) {
+    const failed = await _start("wasm");
+    const threads = failed ? 0 : pkg.getThreadsCount();
+    return {
+      ...(failed ? { failed } : {}),
+      threads,
+      threadsReason: `${threads} thread${
+        threads === 1 ? "" : "s"
+      }: the wasm backend had started before, and its threads are fixed at its start`,
+    };
   }
-  const failed = await _start("wasm");
-  if (failed) return { failed, threads: 0, threadsReason };
-  const threads = pkg.getThreadsCount();
-  if (started) {
-    threadsReason = `${threads} thread${
-      threads === 1 ? "" : "s"
-    }: the wasm backend had started before, and its threads are fixed at its start`;
-  } else if (!threadsReason) {
-    threadsReason = `one thread: ${wanted.why}`;
+  if (wanted.count <= 1) return await single(`one thread: ${wanted.why}`);
+  const dist = _wasmDist(pkg);
+  if (!dist.url) return await single(`one thread: threads cannot start as ${dist.why}`);
+  // "auto": time a probe on one thread first, to keep threads only where they help
+  let one: number | undefined;
+  if (wanted.auto) {
+    const failed = await _start("wasm");
+    if (failed) return { failed, threads: 0, threadsReason: "" };
+    one = _probe();
+    _forgetWasm();
   }
-  return { threads, threadsReason };
+  let threads: number;
+  try {
+    threads = await _startThreaded(pkg, wanted.count, dist.url);
+  } catch (e) {
+    return await single(
+      `one thread: threads failed to start (${e instanceof Error ? e.message : e})`,
+    );
+  }
+  const asked = threads === wanted.count
+    ? `${threads} threads: ${wanted.why}`
+    : `${threads} threads of ${wanted.count} asked for (${wanted.why})`;
+  if (one === undefined) return { threads, threadsReason: asked };
+  const many = _probe();
+  const probe = `a probe convolution took ${many.toFixed(2)} ms on ${threads} threads and ${
+    one.toFixed(2)
+  } ms on one`;
+  if (many <= 0.85 * one) return { threads, threadsReason: `${asked}; ${probe}` };
+  _forgetWasm();
+  pkg.setThreadsCount(-1);
+  return await single(
+    `one thread: threads do not help here now (${probe}; the machine may be busy); ` +
+      `FITLOOP_WASM_THREADS=${threads} forces them`,
+  );
 }
 
 async function _start(name: "webgpu" | "wasm" | "cpu"): Promise<string | undefined> {

@@ -2,8 +2,9 @@
 // (conv 3x3x16, pool, conv 3x3x32, pool, dense 10), batch 64, Adam, on tfjs's WASM
 // backend, all interleaved in one run across processes (bench/_step_server.ts):
 //
-//   fitloop, N threads   fitloop's kernels, XNNPACK threads as useBackend starts them
-//                        (default: one per core): fitloop's fit, a hand loop, model.fit
+//   fitloop, N threads   fitloop's kernels, XNNPACK threads, one per core (forced: the
+//                        default drops them where they do not help): fitloop's fit, a hand
+//                        loop, model.fit
 //   fitloop, 1 thread    fitloop's kernels, one thread: fit and the hand loop
 //   tfjs-wasm's own      tfjs-wasm's kernels (plus only the gradients it lacks), one
 //                        thread, as tfjs runs under Deno: the hand loop and model.fit
@@ -153,7 +154,10 @@ let main: Server;
 let single: Server | undefined;
 let threads = 1;
 if (flags.backend === "wasm") {
-  main = await denoServer("fitloop", ["--kernels", "fitloop", "--threads", "auto"]);
+  // threads forced to one per core (useBackend's default would drop them when a probe
+  // says they do not help, e.g. on a busy machine)
+  const cores = String(Math.min(navigator.hardwareConcurrency, 8));
+  main = await denoServer("fitloop", ["--kernels", "fitloop", "--threads", cores]);
   threads = (main.ready.info as { threads?: number }).threads ?? 1;
   single = await denoServer("fitloop 1 thread", ["--kernels", "fitloop", "--threads", "1"]);
   const tfjs = await denoServer("tfjs-wasm", ["--kernels", "tfjs"]);
