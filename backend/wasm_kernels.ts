@@ -77,11 +77,15 @@ export const WASM_TRAINING_KERNELS: readonly string[] = Object.freeze([
 export interface RegisterWasmKernelsOptions {
   /**
    * Also replace kernels tfjs-wasm has (Conv2DBackpropInput, MaxPoolGrad, BatchMatMul,
-   * Sum, Identity, Cast, OneHot) by fitloop's; `false` only adds the missing ones.
-   * @default {true}
+   * Sum, Identity, Cast, OneHot) by fitloop's; `false` only adds the missing ones. An
+   * explicit choice sticks: later calls without it (`fit` makes one) keep to it.
+   * @default {true, or the last explicit choice}
    */
   readonly replace?: boolean;
 }
+
+/** The last explicit `replace` (fit's calls without options keep to it). */
+let _replaceChoice = true;
 
 function _isOurs(name: string, func: Func): boolean {
   return tf.getKernel(name, "wasm")?.kernelFunc === (func as unknown as tf.KernelFunc);
@@ -112,8 +116,9 @@ function _register(name: string, func: Func): void {
 /**
  * Registers fitloop's training kernels for the WASM backend: adds those tfjs-wasm lacks
  * and (unless `replace` is false) replaces those where fitloop's are faster and at
- * least as correct. Safe to call many times; `useBackend("wasm")` and `fit` on the
- * WASM backend call it for you.
+ * least as correct; `replace: false` also puts back tfjs's own where fitloop had
+ * replaced them. Safe to call many times; `useBackend("wasm")` and `fit` on the WASM
+ * backend call it for you.
  *
  * @param options Whether to replace tfjs's kernels or only add missing ones.
  * @returns The names of the kernels this call registered (empty when all were there).
@@ -130,19 +135,28 @@ function _register(name: string, func: Func): void {
  * ```
  */
 export function registerWasmTrainingKernels(options: RegisterWasmKernelsOptions = {}): string[] {
-  const replace = options.replace ?? true;
-  if (typeof replace !== "boolean") {
+  if (options.replace !== undefined && typeof options.replace !== "boolean") {
     throw new TypeError(
-      `Cannot register WASM kernels as 'options.replace' must be a boolean: current value is ${replace}`,
+      `Cannot register WASM kernels as 'options.replace' must be a boolean: current value is ${options.replace}`,
     );
   }
+  if (options.replace !== undefined) _replaceChoice = options.replace;
+  const replace = _replaceChoice;
   const added: string[] = [];
   for (const [name, func] of Object.entries(ADDED)) {
     if (tf.getKernel(name, "wasm")) continue;
     _register(name, func);
     added.push(name);
   }
-  if (!replace) return added;
+  if (!replace) {
+    // put tfjs's own back where fitloop had replaced them
+    for (const [name, func] of Object.entries(REPLACED)) {
+      if (!_isOurs(name, func)) continue;
+      tf.unregisterKernel(name, "wasm");
+      tf.registerKernel(_tfjsKernel(name));
+    }
+    return added;
+  }
   for (const [name, func] of Object.entries(REPLACED)) {
     // nothing to replace before tfjs-backend-wasm is imported
     if (!tf.getKernel(name, "wasm") || _isOurs(name, func)) continue;

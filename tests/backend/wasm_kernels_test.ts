@@ -338,10 +338,25 @@ Deno.test("UnsortedSegmentSum on wasm equals cpu (the gradient of gather)", asyn
   close(a.values, b.values, "segment sum");
 });
 
+Deno.test("registerWasmTrainingKernels({ replace: false }) puts tfjs's back, and sticks", async () => {
+  const indices = { shape: [1], values: Int32Array.from([1]), dtype: "int32" as const };
+  const attrs = { depth: 2, onValue: 1, offValue: 0, dtype: "float32" };
+  try {
+    assertEquals(registerWasmTrainingKernels({ replace: false }), []);
+    // tfjs-wasm's OneHot writes the int bits of 1 into a float32: 1.4e-45
+    const theirs = await on("wasm", "OneHot", { indices }, attrs);
+    assert(theirs.values[1]! < 1e-40, `tfjs's OneHot gave ${theirs.values[1]}`);
+    assertEquals(registerWasmTrainingKernels(), []); // fit's call keeps the choice
+    assert((await on("wasm", "OneHot", { indices }, attrs)).values[1]! < 1e-40);
+  } finally {
+    registerWasmTrainingKernels({ replace: true });
+  }
+  assertEquals(Array.from((await on("wasm", "OneHot", { indices }, attrs)).values), [0, 1]);
+});
+
 Deno.test("registerWasmTrainingKernels() is idempotent and leaves other tfjs kernels alone", () => {
   const conv = tf.getKernel("Conv2D", "wasm")!;
   assertEquals(registerWasmTrainingKernels(), []);
-  assertEquals(registerWasmTrainingKernels({ replace: false }), []);
   for (const name of WASM_TRAINING_KERNELS) assert(tf.getKernel(name, "wasm"));
   assert(tf.getKernel("Conv2D", "wasm") === conv);
   let error: unknown;
