@@ -14,9 +14,10 @@
 //   {"cmd":"quit"}
 // First line out: {"ready":true,"info":BackendInfo}.
 //
-// Variants: "hand" is a hand loop (tf.train.adam().minimize over gather-ed batches, one
-// loss read per batch); "modelFit" is tfjs-layers' model.fit; "fit" is fitloop's fit
-// with the recorder, oneCycle, an accuracy metric and progressBar to a null stream.
+// Variants: "hand" is a hand loop doing the same tensor work as fit (tf.variableGrads,
+// fitloop's Adam via optimizerStep, over gather-ed batches, one loss read per batch);
+// "modelFit" is tfjs-layers' model.fit (with tf.train.adam); "fit" is fitloop's fit with
+// the recorder, oneCycle, an accuracy metric and progressBar to a null stream.
 // With --kernels tfjs the process never registers fitloop's replacements (fitloop's fit
 // would, so it offers only "hand" and "modelFit"; the CNN still needs the kernels tfjs
 // lacks, which are added).
@@ -26,6 +27,7 @@ import { accuracy, batches, crossEntropy, fit, learner } from "../core/mod.ts";
 import { oneCycle, progressBar } from "../callbacks/mod.ts";
 import { type BackendInfo, useBackend } from "../backend/use_backend.ts";
 import { registerWasmTrainingKernels } from "../backend/wasm_kernels.ts";
+import { adam, initOptimizer, optimizerStep } from "../optim/mod.ts";
 import { kernelRows } from "./_kernel_cases.ts";
 
 const { values: flags } = parseArgs({
@@ -96,8 +98,17 @@ function workload(name: string, steps: number): Workload {
   const y = tf.randomUniform([n], 0, 10, "int32", 2);
   const yOneHot = tf.oneHot(y, 10);
 
+  // the hand loop: the same tensor work as fit (fitloop's Adam through optim's
+  // optimizerStep, the same loss, one loss read per batch), none of the loop around it
   const handModel = make();
-  const handOpt = tf.train.adam(1e-3);
+  const handParams = handModel.trainableWeights.map((w) => ({
+    variable: w.read() as tf.Variable,
+    group: 0,
+    decay: true,
+  }));
+  const handOpt = adam();
+  let handState = initOptimizer(handOpt, handParams);
+  const hypers = [{ lr: 1e-3, mom: 0.9, sqrMom: 0.999, eps: 1e-7, wd: 0 }];
   const order = Int32Array.from(tf.util.createShuffledIndices(n));
   const hand = async (): Promise<number> => {
     const t0 = performance.now();
@@ -105,12 +116,13 @@ function workload(name: string, steps: number): Workload {
       const idx = tf.tensor1d(order.slice(s * BATCH, (s + 1) * BATCH), "int32");
       const xb = tf.gather(x, idx);
       const yb = tf.gather(y, idx);
-      const loss = handOpt.minimize(
+      const { value, grads } = tf.variableGrads(
         () => crossEntropy(handModel.apply(xb, { training: true }) as tf.Tensor, yb),
-        true,
-      )!;
-      await loss.data();
-      tf.dispose([idx, xb, yb, loss]);
+        handParams.map((p) => p.variable),
+      );
+      handState = optimizerStep(handOpt, handParams, grads, handState, hypers);
+      await value.data();
+      tf.dispose([idx, xb, yb, value, ...Object.values(grads)]);
     }
     return (performance.now() - t0) / steps;
   };

@@ -4,7 +4,7 @@
 //
 //   fitloop, N threads   fitloop's kernels, XNNPACK threads, one per core (forced: the
 //                        default drops them where they do not help): fitloop's fit, a hand
-//                        loop, model.fit
+//                        loop doing the same tensor work (fitloop's Adam), model.fit
 //   fitloop, 1 thread    fitloop's kernels, one thread: fit and the hand loop
 //   tfjs-wasm's own      tfjs-wasm's kernels (plus only the gradients it lacks), one
 //                        thread, as tfjs runs under Deno: the hand loop and model.fit
@@ -18,8 +18,8 @@
 // numbers: on a shared machine, compare ratios within one run only.
 //
 // Flags: --backend wasm|cpu|webgpu (default wasm; cpu and webgpu run the three variants
-//        in one process), --reps N (default 5), --workloads mlp,cnn, --steps-mlp S
-//        (default 20), --steps-cnn S (default 10), --kernel-reps N (default 7),
+//        in one process), --reps N (default 9), --workloads mlp,cnn, --steps-mlp S
+//        (default 40), --steps-cnn S (default 20), --kernel-reps N (default 9),
 //        --no-torch, --json PATH.
 import { parseArgs } from "node:util";
 import type { KernelRow } from "./_kernel_cases.ts";
@@ -28,11 +28,11 @@ const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
     backend: { type: "string", default: "wasm" },
-    reps: { type: "string", default: "5" },
+    reps: { type: "string", default: "9" },
     workloads: { type: "string", default: "mlp,cnn" },
-    "steps-mlp": { type: "string", default: "20" },
-    "steps-cnn": { type: "string", default: "10" },
-    "kernel-reps": { type: "string", default: "7" },
+    "steps-mlp": { type: "string", default: "40" },
+    "steps-cnn": { type: "string", default: "20" },
+    "kernel-reps": { type: "string", default: "9" },
     "no-torch": { type: "boolean", default: false },
     json: { type: "string" },
   },
