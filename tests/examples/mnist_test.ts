@@ -71,9 +71,9 @@ Deno.test("the demo runs on a small slice and writes history, plots, model and s
   const summary = JSON.parse(await Deno.readTextFile(`${out}/summary.json`)) as MnistSummary;
   assertEquals([summary.trainSamples, summary.validSamples, summary.epochsRun], [480, 120, 1]);
   assertEquals([summary.backend, summary.lr], ["wasm", 1e-2]);
-  // one epoch of 8 batches reaches 76.7 % here (chance: 10 %); a loop that does not learn
-  // stays near chance
-  assert(summary.accuracy >= 0.6 && summary.accuracy <= 1, `accuracy ${summary.accuracy}`);
+  // one epoch of 8 augmented batches reaches 55 % here (66.7 % without augmentation;
+  // chance: 10 %); a loop that does not learn stays near chance
+  assert(summary.accuracy >= 0.4 && summary.accuracy <= 1, `accuracy ${summary.accuracy}`);
   assertEquals(summary.params, 160 + 4_640 + 18_496 + 5_770);
   const model = await loadModelFrom(`${out}/model`);
   assertEquals(model.countParams(), summary.params);
