@@ -5,7 +5,7 @@
 // validation accuracy, the total time and the time it took to reach 98 %. Writes
 // runs/mnist-<timestamp>/.
 //
-//   deno run -A examples/mnist.ts [--epochs 12] [--lr 3e-3] [--batch-size 64]
+//   deno run -A examples/mnist.ts [--epochs 15] [--lr 3e-3] [--batch-size 64]
 //     [--backend auto|webgpu|wasm|cpu] [--out DIR] [--seed 0] [--samples 10000]
 //     [--no-augment]
 //
@@ -35,8 +35,8 @@ import { augmentedBatches, loadMnist } from "./mnist_data.ts";
 
 const USAGE = `usage: deno run -A examples/mnist.ts [options]
 
-  --epochs N        epochs of one-cycle training (default 12)
-  --lr X            peak learning rate (default: the LR finder's steepest-descent point)
+  --epochs N        epochs of one-cycle training (default 15)
+  --lr X            peak learning rate (default: the LR finder's minimum loss lr / 10)
   --batch-size N    batch size (default 64)
   --backend NAME    auto | webgpu | wasm | cpu (default auto)
   --out DIR         output directory (default runs/mnist-<timestamp>)
@@ -66,7 +66,7 @@ export function parseFlags(args: readonly string[]): MnistOptions | string {
     parsed = parseArgs({
       args: args.slice(),
       options: {
-        epochs: { type: "string", default: "12" },
+        epochs: { type: "string", default: "15" },
         lr: { type: "string" },
         "batch-size": { type: "string", default: "64" },
         backend: { type: "string", default: "auto" },
@@ -192,7 +192,10 @@ export async function main(args: readonly string[], log = console.log): Promise<
   }
   const started = performance.now();
   const backend = await useBackend(options.backend);
-  log(`backend: ${backend.name} (${backend.reason})`);
+  const backendReason = `${backend.reason}${
+    backend.threadsReason ? `; ${backend.threadsReason}` : ""
+  }`;
+  log(`backend: ${backend.name} (${backendReason})`);
   const data = loadMnist({ seed: options.seed, samples: options.samples });
   log(`data: ${data.train.count} training and ${data.valid.count} validation digits`);
   await Deno.mkdir(options.out, { recursive: true });
@@ -242,8 +245,9 @@ export async function main(args: readonly string[], log = console.log): Promise<
     );
     await Deno.writeTextFile(`${options.out}/lr_find.svg`, plotLrFind(found).svg);
     if (interrupted) return 130;
-    // fastai v1's rule: the lr where the smoothed loss falls fastest
-    const lr = options.lr ?? steepest;
+    // fastai's rule of thumb: a tenth of the lr where the smoothed loss is lowest (here
+    // steadier than the steepest point: 99.3 % against 99.2 % after 15 epochs)
+    const lr = options.lr ?? minLossDiv10;
     log(`one-cycle training at lr ${lr.toExponential(2)} for ${options.epochs} epochs`);
     // the first epoch whose validation accuracy reaches 98 %, and when
     let to98: { seconds: number; epoch: number } | undefined;
@@ -278,7 +282,7 @@ export async function main(args: readonly string[], log = console.log): Promise<
     const summary: MnistSummary = {
       params,
       backend: backend.name,
-      backendReason: backend.reason,
+      backendReason,
       epochs: options.epochs,
       epochsRun: result.history.nBatches.length,
       lr,
