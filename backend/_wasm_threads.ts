@@ -246,20 +246,26 @@ export async function _startThreaded(
  * a warm-up): XNNPACK's threads help on an idle machine and hurt on a busy one, where a
  * thread that waits for a core stalls every parallel kernel.
  */
-export function _probe(): number {
-  return tf.tidy(() => {
-    const x = tf.ones([16, 14, 14, 16]) as tf.Tensor4D;
-    const w = tf.fill([3, 3, 16, 32], 0.01) as tf.Tensor4D;
-    const run = () => {
-      const t0 = performance.now();
-      tf.conv2d(x, w, 1, "same").dataSync(); // the wasm backend reads synchronously
-      return performance.now() - t0;
-    };
-    run();
-    run();
-    const times = Array.from({ length: 5 }, run).sort((a, b) => a - b);
-    return times[2]!;
-  });
+export async function _probe(): Promise<number> {
+  const x = tf.ones([16, 14, 14, 16]) as tf.Tensor4D;
+  const w = tf.fill([3, 3, 16, 32], 0.01) as tf.Tensor4D;
+  const run = async (): Promise<number> => {
+    const t0 = performance.now();
+    const y = tf.conv2d(x, w, 1, "same");
+    await y.data();
+    const ms = performance.now() - t0;
+    y.dispose();
+    return ms;
+  };
+  try {
+    await run();
+    await run();
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) times.push(await run());
+    return times.sort((a, b) => a - b)[2]!;
+  } finally {
+    tf.dispose([x, w]);
+  }
 }
 
 /** Forgets the started wasm backend (and its threads) so that it can start again. */

@@ -205,7 +205,7 @@ async function _startWasm(wanted: ThreadsWanted): Promise<WasmStart> {
   if (wanted.auto) {
     const failed = await _start("wasm");
     if (failed) return { failed, threads: 0, threadsReason: "" };
-    one = _probe();
+    one = await _probe();
     _forgetWasm();
   }
   let threads: number;
@@ -220,7 +220,7 @@ async function _startWasm(wanted: ThreadsWanted): Promise<WasmStart> {
     ? `${threads} threads: ${wanted.why}`
     : `${threads} threads of ${wanted.count} asked for (${wanted.why})`;
   if (one === undefined) return { threads, threadsReason: asked };
-  const many = _probe();
+  const many = await _probe();
   const probe = `a probe convolution took ${many.toFixed(2)} ms on ${threads} threads and ${
     one.toFixed(2)
   } ms on one`;
