@@ -174,7 +174,17 @@ interface WasmStart {
   readonly threadsReason: string;
 }
 
+/** How this module last started WASM (its threads stay as they were for the process). */
+let _lastWasm: WasmStart | undefined;
+
 async function _startWasm(wanted: ThreadsWanted): Promise<WasmStart> {
+  const started = tf.engine().registry["wasm"] !== undefined;
+  const start = await _startWasmOnce(wanted);
+  if (!started && !start.failed) _lastWasm = start;
+  return start;
+}
+
+async function _startWasmOnce(wanted: ThreadsWanted): Promise<WasmStart> {
   let pkg: typeof import("@tensorflow/tfjs-backend-wasm");
   try {
     pkg = await import("@tensorflow/tfjs-backend-wasm");
@@ -189,12 +199,15 @@ async function _startWasm(wanted: ThreadsWanted): Promise<WasmStart> {
   if (tf.engine().registry["wasm"] !== undefined) {
     const failed = await _start("wasm");
     const threads = failed ? 0 : pkg.getThreadsCount();
+    const earlier = _lastWasm?.threads === threads ? _lastWasm.threadsReason : undefined;
     return {
       ...(failed ? { failed } : {}),
       threads,
-      threadsReason: `${threads} thread${
-        threads === 1 ? "" : "s"
-      }: the wasm backend had started before, and its threads are fixed at its start`,
+      threadsReason: earlier
+        ? `${earlier} (when WASM first started in this process; threads are fixed then)`
+        : `${threads} thread${
+          threads === 1 ? "" : "s"
+        }: the wasm backend had started before, and its threads are fixed at its start`,
     };
   }
   if (wanted.count <= 1) return await single(`one thread: ${wanted.why}`);
