@@ -1,68 +1,127 @@
-// `deno task bench` (first part): fitloop against tfjs's own model.fit and a hand-written
-// loop, side by side in one process, on one backend at a time.
+// `deno task bench` (first part): training steps of an MLP (784-256-10) and the demo CNN
+// (conv 3x3x16, pool, conv 3x3x32, pool, dense 10), batch 64, Adam, on tfjs's WASM
+// backend, all interleaved in one run across processes (bench/_step_server.ts):
 //
-//   (a) floor:   a hand loop, tf.train.adam().minimize over gather-ed batches, one loss
-//                read per batch;
-//   (b) peer:    model.fit on the same model, data, batch size and optimizer;
-//   (c) fitloop: fit with the recorder, oneCycle, an accuracy metric and progressBar
-//                writing to a null stream.
+//   fitloop, N threads   fitloop's kernels, XNNPACK threads, one per core (forced: the
+//                        default drops them where they do not help): fitloop's fit, a hand
+//                        loop doing the same tensor work (fitloop's Adam), model.fit
+//   fitloop, 1 thread    fitloop's kernels, one thread: fit and the hand loop
+//   tfjs-wasm's own      tfjs-wasm's kernels (plus only the gradients it lacks), one
+//                        thread, as tfjs runs under Deno: the hand loop and model.fit
+//   PyTorch 1 / N thr.   the same steps in PyTorch on the CPU (bench/pytorch_ref.py), when
+//                        python3 can import torch
 //
-// Workloads: an MLP 784-256-10 and the demo's CNN on 28x28x1 inputs, batch 64. After a
-// warm-up, the three run interleaved (a b c a b c ...) and the medians over the
-// repetitions are reported in ms per training step. No variant validates (so (c)'s
-// accuracy metric is configured but has no validation set to run on).
+// Each repetition runs every (process, variant) once, one at a time, for one epoch of
+// S steps after a warm-up epoch; the tables give medians in ms per step, then
+// per-kernel times (fitloop's against tfjs's, same process), then tensor and heap
+// counts after 1 and after 5 epochs. The machine's load average is printed beside the
+// numbers: on a shared machine, compare ratios within one run only.
 //
-// Flags: --backend cpu|wasm|webgpu (default wasm), --reps N (default 5),
-//        --steps N (training steps per repetition), --workloads mlp,cnn, --json PATH.
-import * as tf from "@tensorflow/tfjs";
+// Flags: --backend wasm|cpu|webgpu (default wasm; cpu and webgpu run the three variants
+//        in one process), --reps N (default 9), --workloads mlp,cnn, --steps-mlp S
+//        (default 40), --steps-cnn S (default 20), --kernel-reps N (default 9),
+//        --no-torch, --json PATH.
 import { parseArgs } from "node:util";
-import {
-  accuracy,
-  batches,
-  crossEntropy,
-  disposeLearner,
-  fit,
-  learner,
-  oneCycle,
-  progressBar,
-  useBackend,
-} from "../mod.ts";
+import type { KernelRow } from "./_kernel_cases.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
     backend: { type: "string", default: "wasm" },
-    reps: { type: "string", default: "5" },
-    steps: { type: "string" },
+    reps: { type: "string", default: "9" },
     workloads: { type: "string", default: "mlp,cnn" },
+    "steps-mlp": { type: "string", default: "40" },
+    "steps-cnn": { type: "string", default: "20" },
+    "kernel-reps": { type: "string", default: "9" },
+    "no-torch": { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
-const info = await useBackend(flags.backend as "cpu" | "wasm" | "webgpu");
 const reps = Number(flags.reps);
-const BATCH = 64;
+const workloads = flags.workloads.split(",");
+const steps: Record<string, number> = {
+  mlp: Number(flags["steps-mlp"]),
+  cnn: Number(flags["steps-cnn"]),
+};
 
-function mlp(): tf.LayersModel {
-  return tf.sequential({
-    layers: [
-      tf.layers.flatten({ inputShape: [28, 28, 1] }),
-      tf.layers.dense({ units: 256, activation: "relu" }),
-      tf.layers.dense({ units: 10 }),
-    ],
-  });
+type Reply = Record<string, unknown>;
+
+interface Server {
+  readonly label: string;
+  readonly ready: Reply;
+  send(msg: Record<string, unknown>): Promise<Reply>;
+  close(): Promise<void>;
 }
 
-function cnn(): tf.LayersModel {
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: "relu", inputShape: [28, 28, 1] }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: "relu" }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 10 }),
-    ],
-  });
+async function spawn(label: string, cmd: string, args: string[]): Promise<Server> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+    env: { FITLOOP_BACKEND: "", FITLOOP_WASM_THREADS: "" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const next = async (): Promise<Reply> => {
+    for (;;) {
+      const newline = buffered.indexOf("\n");
+      if (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line.startsWith("{")) return JSON.parse(line) as Reply;
+        continue; // not ours (a library's log line)
+      }
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`${label} ended`);
+      buffered += value;
+    }
+  };
+  const ready = await next();
+  return {
+    label,
+    ready,
+    async send(msg) {
+      await writer.write(new TextEncoder().encode(JSON.stringify(msg) + "\n"));
+      const reply = await next();
+      if (reply.error) throw new Error(`${label}: ${reply.error}`);
+      return reply;
+    },
+    async close() {
+      try {
+        await writer.write(new TextEncoder().encode('{"cmd":"quit"}\n'));
+        await writer.close();
+      } catch {
+        // already gone
+      }
+      await child.status;
+    },
+  };
+}
+
+function denoServer(label: string, extra: string[]): Promise<Server> {
+  return spawn(label, Deno.execPath(), [
+    "run",
+    "-A",
+    "--v8-flags=--expose-gc",
+    new URL("./_step_server.ts", import.meta.url).pathname,
+    ...extra,
+  ]);
+}
+
+async function torchServer(): Promise<Server | undefined> {
+  if (flags["no-torch"]) return undefined;
+  const script = new URL("./pytorch_ref.py", import.meta.url).pathname;
+  for (const python of ["/usr/bin/python3", "python3"]) {
+    try {
+      const probe = await new Deno.Command(python, { args: ["-c", "import torch"] }).output();
+      if (probe.success) return await spawn("PyTorch", python, [script]);
+    } catch {
+      // not installed here
+    }
+  }
+  return undefined;
 }
 
 const median = (xs: number[]): number => {
@@ -70,128 +129,170 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const nullStream = { write: (_: string) => {}, isTerminal: () => false };
-
-interface Row {
-  workload: string;
-  backend: string;
-  hand: number;
-  modelFit: number;
-  fitloop: number;
-  memory: { tensorsAfter1: number; tensorsAfter5: number; heapAfter1: number; heapAfter5: number };
-}
-
-async function run(name: string, make: () => tf.LayersModel, defaultSteps: number): Promise<Row> {
-  const steps = Number(flags.steps ?? defaultSteps);
-  const n = steps * BATCH;
-  const x = tf.randomUniform([n, 28, 28, 1], 0, 1, "float32", 1);
-  const y = tf.randomUniform([n], 0, 10, "int32", 2);
-  const yOneHot = tf.oneHot(y, 10);
-
-  // (a) the floor: a hand loop over gather-ed batches, one loss read per batch
-  const handModel = make();
-  const handOpt = tf.train.adam(1e-3);
-  const order = Int32Array.from(tf.util.createShuffledIndices(n));
-  const hand = async (): Promise<number> => {
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) {
-      const idx = tf.tensor1d(order.slice(s * BATCH, (s + 1) * BATCH), "int32");
-      const xb = tf.gather(x, idx);
-      const yb = tf.gather(y, idx);
-      const loss = handOpt.minimize(
-        () => crossEntropy(handModel.apply(xb, { training: true }) as tf.Tensor, yb),
-        true,
-      )!;
-      await loss.data();
-      tf.dispose([idx, xb, yb, loss]);
-    }
-    return (performance.now() - t0) / steps;
-  };
-
-  // (b) the peer: tfjs-layers' model.fit
-  const peerModel = make();
-  const peerLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => crossEntropy(yPred, yTrue);
-  peerModel.compile({ optimizer: tf.train.adam(1e-3), loss: peerLoss });
-  const peer = async (): Promise<number> => {
-    const t0 = performance.now();
-    await peerModel.fit(x, yOneHot, { batchSize: BATCH, epochs: 1, shuffle: true, verbose: 0 });
-    return (performance.now() - t0) / steps;
-  };
-
-  // (c) fitloop
-  const ourModel = make();
-  const learn = learner({
-    model: ourModel,
-    data: { train: batches(x, y, { batchSize: BATCH, shuffle: true }) },
-    loss: crossEntropy,
-    metrics: [accuracy],
-  });
-  const ours = async (epochs = 1): Promise<number> => {
-    const t0 = performance.now();
-    await fit(learn, epochs, {
-      callbacks: [oneCycle({ lrMax: 1e-3 }), progressBar({ stream: nullStream })],
-    });
-    return (performance.now() - t0) / (steps * epochs);
-  };
-
-  await hand();
-  await peer();
-  await ours(); // warm-up
-  const times = { hand: [] as number[], modelFit: [] as number[], fitloop: [] as number[] };
-  for (let r = 0; r < reps; r++) {
-    times.hand.push(await hand());
-    times.modelFit.push(await peer());
-    times.fitloop.push(await ours());
+function load(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
   }
-  // memory: tensors and heap after 1 and after 5 epochs of (c), after a full GC when
-  // the V8 flag --expose-gc is given (as `deno task bench` does)
-  const gc = (globalThis as { gc?: () => void }).gc;
-  await ours(1);
-  gc?.();
-  const tensorsAfter1 = tf.memory().numTensors;
-  const heapAfter1 = Deno.memoryUsage().heapUsed;
-  await ours(5);
-  gc?.();
-  const tensorsAfter5 = tf.memory().numTensors;
-  const heapAfter5 = Deno.memoryUsage().heapUsed;
-
-  disposeLearner(learn);
-  handOpt.dispose();
-  tf.dispose([x, y, yOneHot]);
-  for (const m of [handModel, peerModel, ourModel]) m.dispose();
-  return {
-    workload: name,
-    backend: info.name,
-    hand: median(times.hand),
-    modelFit: median(times.modelFit),
-    fitloop: median(times.fitloop),
-    memory: { tensorsAfter1, tensorsAfter5, heapAfter1, heapAfter5 },
-  };
 }
 
-const defaults: Record<string, number> = info.name === "cpu"
-  ? { mlp: 10, cnn: 2 }
-  : info.name === "webgpu"
-  ? { mlp: 20, cnn: 10 }
-  : { mlp: 20, cnn: 10 };
-const rows: Row[] = [];
-console.log(`backend ${info.name} (${info.reason}), batch ${BATCH}, ${reps} repetitions, medians`);
-console.log(
-  "workload  hand loop  model.fit  fitloop   fitloop/hand  fitloop/model.fit  tensors 1->5 ep  heap 1->5 ep (MB)",
-);
-for (const w of flags.workloads.split(",")) {
-  const row = await run(w, w === "cnn" ? cnn : mlp, defaults[w] ?? 10);
-  rows.push(row);
-  const f = (v: number) => `${v.toFixed(1)} ms`.padEnd(10);
-  const mb = (v: number) => (v / 2 ** 20).toFixed(1);
-  console.log(
-    `${w.padEnd(9)} ${f(row.hand)} ${f(row.modelFit)} ${f(row.fitloop)} ${
-      (row.fitloop / row.hand).toFixed(3).padEnd(13)
-    } ${
-      (row.fitloop / row.modelFit).toFixed(3).padEnd(18)
-    } ${row.memory.tensorsAfter1} -> ${row.memory.tensorsAfter5}`.padEnd(
-      110,
-    ) + `  ${mb(row.memory.heapAfter1)} -> ${mb(row.memory.heapAfter5)}`,
+interface Variant {
+  readonly key: string;
+  readonly label: string;
+  readonly run: (workload: string) => Promise<number>;
+}
+
+const loadBefore = load();
+const started = performance.now();
+const servers: Server[] = [];
+const variants: Variant[] = [];
+const step = (s: Server, variant: string) => async (w: string) =>
+  (await s.send({ cmd: "step", workload: w, variant, steps: steps[w] })).ms as number;
+
+let main: Server;
+let single: Server | undefined;
+let threads = 1;
+if (flags.backend === "wasm") {
+  // threads forced to one per core (useBackend's default would drop them when a probe
+  // says they do not help, e.g. on a busy machine)
+  const cores = String(Math.min(navigator.hardwareConcurrency, 8));
+  main = await denoServer("fitloop", ["--kernels", "fitloop", "--threads", cores]);
+  threads = (main.ready.info as { threads?: number }).threads ?? 1;
+  single = await denoServer("fitloop 1 thread", ["--kernels", "fitloop", "--threads", "1"]);
+  const tfjs = await denoServer("tfjs-wasm", ["--kernels", "tfjs"]);
+  servers.push(main, single, tfjs);
+  variants.push(
+    { key: "fit", label: `fitloop fit, ${threads} thr`, run: step(main, "fit") },
+    { key: "hand", label: `hand loop, ${threads} thr`, run: step(main, "hand") },
+    { key: "modelFit", label: `model.fit, ${threads} thr`, run: step(main, "modelFit") },
+    { key: "fit1", label: "fitloop fit, 1 thr", run: step(single, "fit") },
+    { key: "hand1", label: "hand loop, 1 thr", run: step(single, "hand") },
+    { key: "tfjsHand", label: "tfjs kernels: hand loop", run: step(tfjs, "hand") },
+    { key: "tfjsModelFit", label: "tfjs kernels: model.fit", run: step(tfjs, "modelFit") },
+  );
+  const torch = await torchServer();
+  if (torch) {
+    servers.push(torch);
+    const t = (n: number) => async (w: string) =>
+      (await torch.send({ cmd: "step", workload: w, threads: n, steps: steps[w] })).ms as number;
+    variants.push({ key: "torch1", label: "PyTorch, 1 thr", run: t(1) });
+    if (threads > 1) {
+      variants.push({ key: "torchN", label: `PyTorch, ${threads} thr`, run: t(threads) });
+    }
+  }
+} else {
+  main = await denoServer(flags.backend, ["--backend", flags.backend]);
+  servers.push(main);
+  variants.push(
+    { key: "fit", label: "fitloop fit", run: step(main, "fit") },
+    { key: "hand", label: "hand loop", run: step(main, "hand") },
+    { key: "modelFit", label: "model.fit", run: step(main, "modelFit") },
   );
 }
-if (flags.json) await Deno.writeTextFile(flags.json, JSON.stringify({ info, rows }, null, 2));
+
+const times: Record<string, Record<string, number[]>> = {};
+for (const w of workloads) {
+  times[w] = {};
+  for (const v of variants) times[w]![v.key] = [];
+}
+for (let r = 0; r < reps; r++) {
+  for (const w of workloads) {
+    for (const v of variants) times[w]![v.key]!.push(await v.run(w));
+  }
+}
+const medians: Record<string, Record<string, number>> = {};
+for (const w of workloads) {
+  medians[w] = Object.fromEntries(variants.map((v) => [v.key, median(times[w]![v.key]!)]));
+}
+
+let kernels: Record<string, KernelRow[]> = {};
+if (flags.backend === "wasm") {
+  const kreps = Number(flags["kernel-reps"]);
+  kernels = {
+    "1": (await single!.send({ cmd: "kernels", reps: kreps })).rows as KernelRow[],
+    [String(threads)]: (await main.send({ cmd: "kernels", reps: kreps })).rows as KernelRow[],
+  };
+}
+const memory: Record<string, Reply> = {};
+for (const w of workloads) {
+  memory[w] = await main.send({ cmd: "memory", workload: w, steps: steps[w] });
+}
+await Promise.all(servers.map((s) => s.close()));
+const loadAfter = load();
+const seconds = (performance.now() - started) / 1000;
+
+// ---- report ----
+const info = main.ready.info as { name: string; reason: string; threadsReason?: string };
+console.log(
+  `backend ${info.name} (${info.reason}${info.threadsReason ? `; ${info.threadsReason}` : ""})`,
+);
+console.log(
+  `batch 64, ${reps} repetitions interleaved, medians in ms per step; load average ${loadBefore} ` +
+    `before, ${loadAfter} after; ${seconds.toFixed(0)} s`,
+);
+const f = (v: number | undefined) => (v === undefined ? "" : v.toFixed(1));
+console.log(`\n| variant | ${workloads.join(" | ")} |`);
+console.log(`|---|${workloads.map(() => "---:").join("|")}|`);
+for (const v of variants) {
+  console.log(`| ${v.label} | ${workloads.map((w) => f(medians[w]![v.key])).join(" | ")} |`);
+}
+const ratio = (a: string, b: string, w: string) => {
+  const x = medians[w]?.[a];
+  const y = medians[w]?.[b];
+  return x !== undefined && y !== undefined ? (x / y).toFixed(3) : "n/a";
+};
+console.log(`\n| ratio | ${workloads.join(" | ")} |`);
+console.log(`|---|${workloads.map(() => "---:").join("|")}|`);
+const ratios: [string, string, string][] = flags.backend === "wasm"
+  ? [
+    [`fitloop fit ${threads} thr / tfjs kernels hand loop`, "fit", "tfjsHand"],
+    ["fitloop fit 1 thr / tfjs kernels hand loop", "fit1", "tfjsHand"],
+    [`hand loop ${threads} thr / tfjs kernels hand loop`, "hand", "tfjsHand"],
+    [`fitloop fit / hand loop (${threads} thr)`, "fit", "hand"],
+    ["fitloop fit / hand loop (1 thr)", "fit1", "hand1"],
+    [`fitloop fit / model.fit (${threads} thr)`, "fit", "modelFit"],
+    [`fitloop fit ${threads} thr / 1 thr`, "fit", "fit1"],
+    ["fitloop fit / PyTorch (1 thr)", "fit1", "torch1"],
+    [`fitloop fit / PyTorch (${threads} thr)`, "fit", "torchN"],
+  ]
+  : [["fitloop fit / hand loop", "fit", "hand"], ["fitloop fit / model.fit", "fit", "modelFit"]];
+for (const [label, a, b] of ratios) {
+  console.log(`| ${label} | ${workloads.map((w) => ratio(a, b, w)).join(" | ")} |`);
+}
+for (const [t, rows] of Object.entries(kernels)) {
+  console.log(
+    `\nper kernel, ${t} thread${t === "1" ? "" : "s"} (ms per call, median of ${
+      flags["kernel-reps"]
+    }):`,
+  );
+  console.log("| kernel | case | tfjs-wasm | fitloop | speed-up |");
+  console.log("|---|---|---:|---:|---:|");
+  for (const r of rows) {
+    const up = r.tfjs === undefined ? "tfjs has none" : `${(r.tfjs / r.fitloop).toFixed(1)}x`;
+    console.log(
+      `| ${r.kernel} | ${r.what} | ${r.tfjs === undefined ? "-" : r.tfjs.toFixed(2)} | ${
+        r.fitloop.toFixed(2)
+      } | ${up} |`,
+    );
+  }
+}
+console.log("\nmemory (fitloop fit): tensors and heap after 1 and after 5 epochs");
+for (const [w, m] of Object.entries(memory)) {
+  const mb = (v: unknown) => ((v as number) / 2 ** 20).toFixed(1);
+  console.log(
+    `  ${w}: tensors ${m.tensorsAfter1} -> ${m.tensorsAfter5}, heap ${mb(m.heapAfter1)} -> ${
+      mb(m.heapAfter5)
+    } MB${m.gc ? " (after a full GC)" : " (no GC: run with --v8-flags=--expose-gc)"}`,
+  );
+}
+if (flags.json) {
+  await Deno.writeTextFile(
+    flags.json,
+    JSON.stringify(
+      { info, loadBefore, loadAfter, seconds, reps, steps, times, medians, kernels, memory },
+      null,
+      2,
+    ),
+  );
+}

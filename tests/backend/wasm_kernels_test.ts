@@ -1,11 +1,15 @@
-// fitloop's WASM training kernels against the cpu backend's, on random shapes: strides 1
-// and 2, valid / same / explicit padding, dilation, odd sizes, batch 1. Float32 tolerance.
+// fitloop's WASM kernels against the cpu backend's, on random shapes: strides 1 and 2,
+// valid / same / explicit padding, dilation, odd sizes, batch 1; max pools with ties, NaN,
+// -Infinity and all-negative windows. Every kernel must leave only its output behind,
+// counted both as tensors and as data on the WASM heap (intermediates never become
+// tensors, so only the heap count sees them).
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { assert, assertEquals } from "@std/assert";
 import "../../backend/_env.ts";
 import { mulberry32 } from "../../core/_rng.ts";
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "../../backend/wasm_kernels.ts";
+import { _setSimdEnabled } from "../../backend/_simd.ts";
 
 registerWasmTrainingKernels();
 
@@ -20,24 +24,29 @@ type Pad = "valid" | "same" | [[0, 0], [number, number], [number, number], [0, 0
 async function on(
   backend: "cpu" | "wasm",
   kernel: string,
-  inputs: Record<string, { shape: number[]; values: Float32Array | Int32Array; dtype?: "int32" }>,
+  inputs: Record<
+    string,
+    { shape: number[]; values: Float32Array | Int32Array; dtype?: "int32" | "bool" }
+  >,
   attrs: Record<string, unknown>,
-): Promise<{ shape: number[]; values: Float32Array }> {
+): Promise<{ shape: number[]; values: Float32Array; dtype: tf.DataType }> {
   await tf.setBackend(backend);
   const made = Object.fromEntries(
     Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape, v.dtype ?? "float32")]),
   );
   const before = tf.memory().numTensors;
+  const ids = tf.backend().numDataIds();
   const out = tf.engine().runKernel(kernel, made, attrs as tf.NamedAttrMap) as tf.Tensor;
   assertEquals(
     tf.memory().numTensors,
     before + 1,
     `${kernel} on ${backend} leaves only its output`,
   );
+  assert(tf.backend().numDataIds() <= ids + 1, `${kernel} on ${backend} frees its intermediates`);
   const values = (await out.data()) as Float32Array;
-  const shape = out.shape;
+  const { shape, dtype } = out;
   tf.dispose([out, ...Object.values(made)]);
-  return { shape, values };
+  return { shape, values, dtype };
 }
 
 function close(a: Float32Array, b: Float32Array, what: string): void {
@@ -70,6 +79,9 @@ const CASES: {
   { n: 2, h: 10, w: 9, c: 3, f: [3, 3], s: 1, d: 2, pad: "same" },
   { n: 2, h: 6, w: 7, c: 2, f: [3, 3], s: 2, d: 1, pad: [[0, 0], [1, 2], [2, 0], [0, 0]] },
   { n: 1, h: 5, w: 5, c: 1, f: [1, 1], s: 1, d: 1, pad: "valid" },
+  { n: 1, h: 7, w: 6, c: 3, f: [2, 2], s: 3, d: 1, pad: "same" },
+  { n: 2, h: 5, w: 6, c: 2, f: [3, 3], s: 1, d: 1, pad: [[0, 0], [3, 4], [0, 5], [0, 0]] },
+  { n: 2, h: 9, w: 8, c: 2, f: [3, 2], s: 2, d: 1, pad: [[0, 0], [4, 0], [3, 3], [0, 0]] },
 ];
 
 function outSize(len: number, f: number, s: number, d: number, pad: Pad, axis: 1 | 2): number {
@@ -89,30 +101,84 @@ for (const cs of CASES) {
   const ow = outSize(cs.w, cs.f[1], cs.s, cs.d, cs.pad, 2);
   const x = { shape: [cs.n, cs.h, cs.w, cs.c], values: randoms(cs.n * cs.h * cs.w * cs.c, seed++) };
 
-  Deno.test(`Conv2DBackpropFilter on wasm equals cpu: ${label}`, async () => {
-    const co = 4;
-    const dy = { shape: [cs.n, oh, ow, co], values: randoms(cs.n * oh * ow * co, seed++) };
-    const attrs = {
-      strides: cs.s,
-      pad: cs.pad,
-      dataFormat: "NHWC",
-      dilations: cs.d,
-      filterShape: [...cs.f, cs.c, co],
-    };
-    const a = await on("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
-    if (cs.d === 1) {
-      const b = await on("cpu", "Conv2DBackpropFilter", { x, dy }, {
-        ...attrs,
-        dilations: undefined,
-      });
-      assertEquals(a.shape, b.shape);
-      close(a.values, b.values, label);
-    } else {
-      // tfjs's cpu kernel has no dilations: compare with a direct float64 computation.
-      assertEquals(a.shape, [...cs.f, cs.c, co]);
-      close(a.values, directFilterGrad(x.values, dy.values, cs, oh, ow, co), label);
-    }
-  });
+  // 4 and 20 output channels: fitloop's SIMD tiles (20 = a 16-wide tile and a 4-wide one);
+  // 5, or SIMD off: the XNNPACK formulation
+  for (const [co, simd] of [[4, true], [20, true], [5, true], [4, false]] as const) {
+    Deno.test(
+      `Conv2DBackpropFilter on wasm equals cpu (${co} out channels${
+        simd ? "" : ", no SIMD"
+      }): ${label}`,
+      async () => {
+        const dy = { shape: [cs.n, oh, ow, co], values: randoms(cs.n * oh * ow * co, seed++) };
+        const attrs = {
+          strides: cs.s,
+          pad: cs.pad,
+          dataFormat: "NHWC",
+          dilations: cs.d,
+          filterShape: [...cs.f, cs.c, co],
+        };
+        _setSimdEnabled(simd);
+        let a;
+        try {
+          a = await on("wasm", "Conv2DBackpropFilter", { x, dy }, attrs);
+        } finally {
+          _setSimdEnabled(true);
+        }
+        if (cs.d === 1) {
+          const b = await on("cpu", "Conv2DBackpropFilter", { x, dy }, {
+            ...attrs,
+            dilations: undefined,
+          });
+          assertEquals(a.shape, b.shape);
+          close(a.values, b.values, label);
+        } else {
+          // tfjs's cpu kernel has no dilations: compare with a direct float64 computation.
+          assertEquals(a.shape, [...cs.f, cs.c, co]);
+          close(a.values, directFilterGrad(x.values, dy.values, cs, oh, ow, co), label);
+        }
+      },
+    );
+  }
+
+  // with SIMD: the GEMM and scatter form where the full correlation wastes >= 1.5x,
+  // else (and always without SIMD) one XNNPACK convolution
+  for (const simd of [true, false]) {
+    Deno.test(`Conv2DBackpropInput on wasm equals cpu${simd ? "" : " (no SIMD)"}: ${label}`, async () => {
+      const co = 5;
+      const dy = { shape: [cs.n, oh, ow, co], values: randoms(cs.n * oh * ow * co, seed++) };
+      const filter = {
+        shape: [...cs.f, cs.c, co],
+        values: randoms(cs.f[0] * cs.f[1] * cs.c * co, seed++),
+      };
+      const attrs = {
+        strides: cs.s,
+        pad: cs.pad,
+        dataFormat: "NHWC",
+        inputShape: x.shape,
+        dilations: cs.d,
+      };
+      _setSimdEnabled(simd);
+      let a;
+      try {
+        a = await on("wasm", "Conv2DBackpropInput", { dy, filter }, attrs);
+      } finally {
+        _setSimdEnabled(true);
+      }
+      assertEquals(a.shape, x.shape);
+      if (cs.d === 1) {
+        const b = await on("cpu", "Conv2DBackpropInput", { dy, filter }, attrs);
+        close(a.values, b.values, label);
+      } else {
+        // tfjs's cpu kernel has no dilations: <dy, conv(X, W)> = <dX, X> for any X
+        await adjoint(
+          a.values,
+          x.shape,
+          (xx) => tf.conv2d(xx, t(filter), cs.s, cs.pad, "NHWC", cs.d),
+          dy,
+        );
+      }
+    });
+  }
 
   for (const m of [1, 2]) {
     Deno.test(`DepthwiseConv2dNativeBackpropFilter on wasm equals cpu (multiplier ${m}): ${label}`, async () => {
@@ -272,11 +338,243 @@ Deno.test("UnsortedSegmentSum on wasm equals cpu (the gradient of gather)", asyn
   close(a.values, b.values, "segment sum");
 });
 
-Deno.test("registerWasmTrainingKernels() never replaces a kernel tfjs has and is idempotent", () => {
+Deno.test("registerWasmTrainingKernels({ replace: false }) puts tfjs's back, and sticks", async () => {
+  const indices = { shape: [1], values: Int32Array.from([1]), dtype: "int32" as const };
+  const attrs = { depth: 2, onValue: 1, offValue: 0, dtype: "float32" };
+  try {
+    assertEquals(registerWasmTrainingKernels({ replace: false }), []);
+    // tfjs-wasm's OneHot writes the int bits of 1 into a float32: 1.4e-45
+    const theirs = await on("wasm", "OneHot", { indices }, attrs);
+    assert(theirs.values[1]! < 1e-40, `tfjs's OneHot gave ${theirs.values[1]}`);
+    assertEquals(registerWasmTrainingKernels(), []); // fit's call keeps the choice
+    assert((await on("wasm", "OneHot", { indices }, attrs)).values[1]! < 1e-40);
+  } finally {
+    registerWasmTrainingKernels({ replace: true });
+  }
+  assertEquals(Array.from((await on("wasm", "OneHot", { indices }, attrs)).values), [0, 1]);
+});
+
+Deno.test("registerWasmTrainingKernels() is idempotent and leaves other tfjs kernels alone", () => {
+  const conv = tf.getKernel("Conv2D", "wasm")!;
   assertEquals(registerWasmTrainingKernels(), []);
   for (const name of WASM_TRAINING_KERNELS) assert(tf.getKernel(name, "wasm"));
-  // kernels tfjs-wasm ships are left alone
-  const conv = tf.getKernel("Conv2D", "wasm")!;
-  registerWasmTrainingKernels();
   assert(tf.getKernel("Conv2D", "wasm") === conv);
+  let error: unknown;
+  try {
+    registerWasmTrainingKernels({ replace: "yes" as never });
+  } catch (e) {
+    error = e;
+  }
+  assert(error instanceof TypeError && error.message.includes("'options.replace'"));
+});
+
+// ---- MaxPoolGrad ----
+
+type PoolPad = "valid" | "same" | number;
+
+/** Inputs with ties (few distinct levels), NaN, -Infinity and all-negative regions. */
+function poolInput(n: number, h: number, w: number, c: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  return Float32Array.from({ length: n * h * w * c }, (_, i) => {
+    const u = r();
+    if (u < 0.03) return NaN;
+    if (u < 0.06) return -Infinity;
+    if (u < 0.5) return Math.round(r() * 4) / 4 - 1; // ties at -1, -0.75, …, 0
+    return (i % 7 === 0 ? -1 : 1) * r(); // mostly positive, some negative
+  });
+}
+
+const POOLS: { n: number; h: number; w: number; c: number; f: number; s: number; pad: PoolPad }[] =
+  [
+    { n: 2, h: 8, w: 8, c: 4, f: 2, s: 2, pad: "valid" }, // SIMD path
+    { n: 1, h: 7, w: 9, c: 8, f: 2, s: 2, pad: "same" }, // SIMD, odd sizes, padded
+    { n: 3, h: 9, w: 7, c: 3, f: 3, s: 3, pad: "valid" }, // channels not a multiple of 4
+    { n: 2, h: 9, w: 9, c: 4, f: 3, s: 2, pad: "same" }, // overlapping windows
+    { n: 1, h: 6, w: 7, c: 5, f: 3, s: 1, pad: "same" }, // overlapping, stride 1
+    { n: 2, h: 7, w: 7, c: 4, f: 2, s: 3, pad: "valid" }, // gaps between windows
+    { n: 1, h: 5, w: 6, c: 4, f: 3, s: 3, pad: 1 }, // numeric padding
+  ];
+
+for (const simd of [true, false]) {
+  for (const p of POOLS) {
+    const label = `n${p.n} ${p.h}x${p.w}x${p.c} f${p.f} s${p.s} pad ${p.pad}${
+      simd ? "" : " (JS fallback)"
+    }`;
+    Deno.test(`MaxPoolGrad on wasm equals cpu exactly (ties, NaN, -Infinity): ${label}`, async () => {
+      const values = poolInput(p.n, p.h, p.w, p.c, 500 + p.h * p.w + p.c);
+      // an all-negative image and an all -Infinity / NaN row in the first example
+      for (let i = 0; i < p.w * p.c; i++) values[i] = i % 2 ? -Infinity : NaN;
+      const input = { shape: [p.n, p.h, p.w, p.c], values };
+      await tf.setBackend("cpu");
+      const yCpu = tf.maxPool(
+        tf.tensor4d(values, [p.n, p.h, p.w, p.c]),
+        p.f,
+        p.s,
+        p.pad as "valid",
+      );
+      const output = { shape: yCpu.shape, values: (await yCpu.data()) as Float32Array };
+      tf.dispose(yCpu);
+      const dy = { shape: output.shape, values: randoms(output.values.length, 77) };
+      const attrs = { filterSize: p.f, strides: p.s, pad: p.pad };
+      _setSimdEnabled(simd);
+      try {
+        const a = await on("wasm", "MaxPoolGrad", { dy, input, output }, attrs);
+        const b = await on("cpu", "MaxPoolGrad", { dy, input, output }, attrs);
+        assertEquals(a.shape, b.shape);
+        assertEquals(Array.from(a.values), Array.from(b.values), label);
+      } finally {
+        _setSimdEnabled(true);
+      }
+    });
+  }
+}
+
+Deno.test("MaxPoolGrad sends a window's gradient to its first maximum and none from NaN windows", async () => {
+  // one 2x2 window per channel: [tie 3, 3], [-5 everywhere], [NaN, -inf], [-inf, -2]
+  const values = Float32Array.from([
+    ...[3, -5, NaN, -Infinity],
+    ...[1, -5, -Infinity, -2],
+    ...[3, -5, -Infinity, -Infinity],
+    ...[2, -5, NaN, -Infinity],
+  ]);
+  const input = { shape: [1, 2, 2, 4], values };
+  const output = { shape: [1, 1, 1, 4], values: Float32Array.from([3, -5, NaN, -2]) };
+  const dy = { shape: [1, 1, 1, 4], values: Float32Array.from([10, 20, 30, 40]) };
+  for (const simd of [true, false]) {
+    _setSimdEnabled(simd);
+    try {
+      const a = await on("wasm", "MaxPoolGrad", { dy, input, output }, {
+        filterSize: 2,
+        strides: 2,
+        pad: "valid",
+      });
+      // hand-derived: channel 0 ties at pixels 0 and 2 -> pixel 0; channel 1 all -5 ->
+      // pixel 0; channel 2 NaN and -inf only -> nothing; channel 3 -> the -2 at pixel 1
+      assertEquals(Array.from(a.values), [
+        ...[10, 20, 0, 0],
+        ...[0, 0, 0, 40],
+        ...[0, 0, 0, 0],
+        ...[0, 0, 0, 0],
+      ]);
+    } finally {
+      _setSimdEnabled(true);
+    }
+  }
+});
+
+// ---- BatchMatMul, Sum, Identity, Cast, OneHot ----
+
+for (
+  const [aShape, bShape, ta, tb] of [
+    [[5, 7], [7, 3], false, false],
+    [[7, 5], [7, 3], true, false],
+    [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true],
+    [[1, 9], [9, 1], false, false],
+    [[3, 4, 6], [3, 4, 5], true, false],
+    [[2, 3, 4, 6], [2, 3, 5, 6], false, true],
+    [[1, 6, 4], [3, 5, 6], true, true],
+  ] as [number[], number[], boolean, boolean][]
+) {
+  Deno.test(`BatchMatMul on wasm equals cpu: ${aShape} x ${bShape} transposes ${ta} ${tb}`, async () => {
+    const a = { shape: aShape, values: randoms(aShape.reduce((p, q) => p * q), 11) };
+    const b = { shape: bShape, values: randoms(bShape.reduce((p, q) => p * q), 12) };
+    const attrs = { transposeA: ta, transposeB: tb };
+    const x = await on("wasm", "BatchMatMul", { a, b }, attrs);
+    const y = await on("cpu", "BatchMatMul", { a, b }, attrs);
+    assertEquals(x.shape, y.shape);
+    close(x.values, y.values, `${aShape} x ${bShape}`);
+  });
+}
+
+for (
+  const [shape, axis, keepDims] of [
+    [[4, 5, 6, 3], [0, 1, 2], false],
+    [[4, 5, 6, 3], [2, 0, 1], true],
+    [[7, 5], [0], false],
+    [[7, 5], [-2], true],
+    [[1, 3, 3, 8], [0, 1, 2], false],
+    [[4, 5, 6, 3], [1, 2], false], // not leading: tfjs's own
+    [[4, 5], [0, 1], false], // all axes: tfjs's own
+    [[4, 5], null, false], // all axes (tf.sum(x) passes null): tfjs's own
+  ] as [number[], number[] | null, boolean][]
+) {
+  for (const simd of [true, false]) {
+    Deno.test(
+      `Sum on wasm equals cpu: ${shape} axes ${axis} keepDims ${keepDims}${
+        simd ? "" : " (JS fallback)"
+      }`,
+      async () => {
+        // large values with small ones: float64 accumulation matters
+        const values = randoms(shape.reduce((p, q) => p * q), 21).map((v, i) =>
+          i % 3 ? v : v * 1e6
+        );
+        _setSimdEnabled(simd);
+        try {
+          const a = await on("wasm", "Sum", { x: { shape, values } }, { axis, keepDims });
+          const b = await on("cpu", "Sum", { x: { shape, values } }, { axis, keepDims });
+          assertEquals(a.shape, b.shape);
+          close(a.values, b.values, `${shape} ${axis}`);
+        } finally {
+          _setSimdEnabled(true);
+        }
+      },
+    );
+  }
+}
+
+Deno.test("Identity and same-dtype Cast share the data; freeing either keeps the other", async () => {
+  await tf.setBackend("wasm");
+  const ids = tf.backend().numDataIds();
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const y = tf.clone(x);
+  const z = tf.cast(x, "float32");
+  assertEquals(tf.backend().numDataIds(), ids + 1); // no copies
+  x.dispose();
+  assertEquals(Array.from(await y.data()), [1, 2, 3, 4]);
+  y.dispose();
+  assertEquals(Array.from(await z.data()), [1, 2, 3, 4]);
+  z.dispose();
+  assertEquals(tf.backend().numDataIds(), ids);
+});
+
+Deno.test("Cast on wasm equals cpu: to bool (x != 0, NaN is true), to int32 (truncation)", async () => {
+  const x = { shape: [7], values: Float32Array.from([0.5, -0.25, 0, -0, NaN, 2.7, -2.7]) };
+  for (const dtype of ["bool", "int32"]) {
+    const a = await on("wasm", "Cast", { x }, { dtype });
+    const b = await on("cpu", "Cast", { x }, { dtype });
+    assertEquals(a.dtype, dtype);
+    assertEquals(Array.from(a.values), Array.from(b.values), dtype);
+  }
+  const a = await on("wasm", "Cast", { x }, { dtype: "bool" });
+  assertEquals(Array.from(a.values), [1, 1, 0, 0, 1, 1, 1]);
+  const i = { shape: [3], values: Int32Array.from([-3, 0, 5]), dtype: "int32" as const };
+  assertEquals(Array.from((await on("wasm", "Cast", { x: i }, { dtype: "float32" })).values), [
+    -3,
+    0,
+    5,
+  ]);
+});
+
+Deno.test("OneHot on wasm writes float32 ones (and custom values), skipping out-of-range ids", async () => {
+  const indices = {
+    shape: [2, 2],
+    values: Int32Array.from([2, -1, 0, 3]),
+    dtype: "int32" as const,
+  };
+  for (const dtype of ["float32", "int32"]) {
+    const attrs = { depth: 3, onValue: 5, offValue: -1, dtype };
+    const a = await on("wasm", "OneHot", { indices }, attrs);
+    const b = await on("cpu", "OneHot", { indices }, attrs);
+    assertEquals([a.shape, a.dtype], [[2, 2, 3], dtype]);
+    assertEquals(Array.from(a.values), Array.from(b.values));
+    assertEquals(Array.from(a.values), [-1, -1, 5, -1, -1, -1, 5, -1, -1, -1, -1, -1]);
+  }
+  const ones = await on("wasm", "OneHot", { indices }, {
+    depth: 4,
+    onValue: 1,
+    offValue: 0,
+    dtype: "float32",
+  });
+  assertEquals(ones.values[2], 1);
 });
