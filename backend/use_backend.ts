@@ -160,12 +160,26 @@ function _threadsWanted(options: UseBackendOptions): ThreadsWanted {
       auto: false,
     };
   }
+  if (_inWorker()) {
+    return {
+      count: 1,
+      why: "one thread in a Worker (sweeps run a Worker per trial, side by side)",
+      auto: false,
+    };
+  }
   const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
   return {
     count: Math.min(cores, _MAX_THREADS),
     why: `one per core (${cores} cores)`,
     auto: true,
   };
+}
+
+/** Whether this code runs in a Web Worker (Deno defines WorkerGlobalScope only there). */
+function _inWorker(): boolean {
+  const scope = (globalThis as { WorkerGlobalScope?: abstract new () => unknown })
+    .WorkerGlobalScope;
+  return scope !== undefined && globalThis instanceof scope;
 }
 
 interface WasmStart {
@@ -306,7 +320,15 @@ export async function useBackend(
     if (start.failed) throw new Error(`Cannot use the wasm backend${fromEnv}: ${start.failed}`);
     return await _wasmInfo(`asked for${fromEnv}`, start);
   }
-  const { adapter, why } = await _adapter();
+  // In a Worker "auto" does not probe WebGPU: Deno can crash (SIGSEGV, about 1 run in 12
+  // here) when a Worker that requested an adapter is terminated, as a sweep does after each
+  // trial. Ask for "webgpu" explicitly to use it in a Worker.
+  const { adapter, why } = wanted === "auto" && _inWorker()
+    ? {
+      adapter: undefined,
+      why: "not probed in a Worker (terminating one that holds an adapter can crash Deno)",
+    }
+    : await _adapter();
   const notes: string[] = [];
   if (wanted === "webgpu" || (adapter && !adapter.isFallback)) {
     const failed = adapter ? await _start("webgpu") : why;

@@ -250,3 +250,31 @@ Deno.test("WASM threads that cannot start fall back to one thread and say why", 
   );
   assert(run.losses.every(Number.isFinite));
 });
+
+Deno.test("in a Worker, 'auto' probes no WebGPU and takes one WASM thread, saying why", async () => {
+  // Terminating a Worker that requested a WebGPU adapter crashed Deno (SIGSEGV) in about 1 of
+  // 12 runs here, and sweeps terminate a Worker after every trial.
+  const dir = await Deno.makeTempDir();
+  const url = new URL("../../backend/mod.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    `${dir}/worker.ts`,
+    `import { useBackend } from "${url}";
+const info = await useBackend("auto", { env: false });
+(self as unknown as { postMessage(m: unknown): void }).postMessage({
+  name: info.name, threads: info.threads, reason: info.reason, threadsReason: info.threadsReason,
+});`,
+  );
+  const worker = new Worker(new URL(`file://${dir}/worker.ts`), { type: "module" });
+  try {
+    const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => reject(e.message);
+    });
+    assertEquals([info.name, info.threads], ["wasm", 1]);
+    assertStringIncludes(String(info.reason), "not probed in a Worker");
+    assertStringIncludes(String(info.threadsReason), "one thread in a Worker");
+  } finally {
+    worker.terminate();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
