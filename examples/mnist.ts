@@ -177,7 +177,7 @@ export interface MnistSummary {
   readonly seconds: number;
   /** Seconds from the start to the first epoch with 98 % validation accuracy (null: never). */
   readonly secondsTo98: number | null;
-  /** That epoch (1-based; null: never). */
+  /** That epoch (0-based, as the table numbers epochs; null: never). */
   readonly epochTo98: number | null;
   readonly augment: boolean;
   readonly interrupted: boolean;
@@ -256,7 +256,7 @@ export async function main(args: readonly string[], log = console.log): Promise<
       onEpochEnd: (s) => {
         const acc = s.lastMetrics[1];
         if (to98 === undefined && acc !== undefined && acc >= 0.98) {
-          to98 = { seconds: (performance.now() - started) / 1000, epoch: s.epoch + 1 };
+          to98 = { seconds: (performance.now() - started) / 1000, epoch: s.epoch };
         }
       },
     };
