@@ -94,9 +94,9 @@ export function reduceLROnPlateau(options: ReduceLROnPlateauOptions = {}): Callb
     onTrainBegin: (): StateUpdate => ({ memory: initial }),
     onEpochEnd(s: TrainState): StateUpdate {
       const m = memoryOf(s, name, initial);
-      const { tracked } = track.step(s, m, name); // also checks the monitor's name
+      const { tracked, skipped } = track.step(s, m, name);
       // v1: get_monitor_value() is None after an epoch without validation: nothing happens
-      if (Number.isNaN(s.lastMetrics[0] ?? NaN)) return { memory: m };
+      if (skipped) return { memory: m };
       // v1: `if self.wait > self.patience and self.opt.lr > self.min_lr` (opt.lr: last group)
       const lr = s.hypers[s.hypers.length - 1]?.lr ?? 0;
       if (tracked.wait <= patience || !(lr > minLr)) return { memory: { ...m, ...tracked } };

@@ -40,6 +40,11 @@ export interface TrackerStep {
   readonly improved: boolean;
   /** The monitored value of this epoch. */
   readonly value: number;
+  /**
+   * The value was NaN (the epoch's validation was skipped), so the epoch was not counted:
+   * `tracked` is the record as it was (fastai v1 skips an epoch without a monitored value).
+   */
+  readonly skipped: boolean;
 }
 
 /** A tracker, made by {@linkcode tracker}. */
@@ -118,12 +123,16 @@ export function tracker(options: TrackerOptions = {}, who = "a tracker"): Tracke
     initial,
     step(state: TrainState, previous: Tracked, who: string): TrackerStep {
       const value = monitored(state, monitor, who);
-      const improved = !Number.isNaN(value) &&
-        (mode === "min" ? value < previous.best - minDelta : value > previous.best + minDelta);
+      // NaN: the epoch had no value (validation skipped): as fastai v1 when
+      // get_monitor_value() is None, the epoch is not counted
+      if (Number.isNaN(value)) return { tracked: previous, improved: false, value, skipped: true };
+      const improved = mode === "min"
+        ? value < previous.best - minDelta
+        : value > previous.best + minDelta;
       const tracked = improved
         ? { best: value, bestEpoch: state.epoch, wait: 0 }
         : { ...previous, wait: previous.wait + 1 };
-      return { tracked, improved, value };
+      return { tracked, improved, value, skipped: false };
     },
   };
 }
