@@ -15,6 +15,7 @@ import {
   EVENTS,
   type FitContext,
   type Hook,
+  type HookResult,
   SETTABLE,
   type StateUpdate,
 } from "./callback.ts";
@@ -294,12 +295,7 @@ export function handle(
   const hooks = set.hooks[event];
   for (let i = 0; i < hooks.length; i++) {
     const bound = hooks[i]!;
-    let result;
-    try {
-      result = bound.hook(state, ctx);
-    } catch (e) {
-      throw _blame(e, bound.callback, event);
-    }
+    const result = _call(bound, state, ctx, event);
     if (result === undefined) continue;
     if (_isThenable(result)) return _finishAsync(state, event, set, i, result, ctx, observe);
     const next = applyUpdate(state, result, bound.callback, event, set.hyperNames);
@@ -307,6 +303,20 @@ export function handle(
     state = next;
   }
   return state;
+}
+
+/** Runs one hook; an error it throws is marked with the callback and the event. */
+function _call(
+  bound: BoundHook,
+  state: TrainState,
+  ctx: FitContext,
+  event: EventName,
+): HookResult {
+  try {
+    return bound.hook(state, ctx);
+  } catch (e) {
+    throw _blame(e, bound.callback, event);
+  }
 }
 
 /**
@@ -345,12 +355,7 @@ export function handleSync(
   const hooks = set.hooks[event];
   for (let i = 0; i < hooks.length; i++) {
     const bound = hooks[i]!;
-    let result;
-    try {
-      result = bound.hook(state, ctx);
-    } catch (e) {
-      throw _blame(e, bound.callback, event);
-    }
+    const result = _call(bound, state, ctx, event);
     if (result === undefined) continue;
     if (_isThenable(result)) {
       // Do not leave the rejection unhandled: the TypeError below is what the caller sees.
