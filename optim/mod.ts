@@ -3,6 +3,9 @@
  * `init`/`update` functions (Optax's shape), with the hyper-parameters in the training
  * state, one record per layer group.
  *
+ * The lowest layer: imports only tfjs, nothing of fitloop's other folders (core/ and
+ * callbacks/ import it).
+ *
  * @example Adam's defaults
  * ```ts
  * import { adam } from "@fitloop/fitloop/optim";

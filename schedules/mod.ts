@@ -3,6 +3,9 @@
  * training done, built from the seed's annealing functions and combined freely. Pure: no
  * tfjs here.
  *
+ * The lowest layer: imports nothing of fitloop's other folders (core/ and callbacks/
+ * import it).
+ *
  * @example One-cycle learning rate, dry-run over 10 steps
  * ```ts
  * import { oneCycleScheds, simulate } from "@fitloop/fitloop/schedules";
