@@ -57,114 +57,137 @@ Deno.test("the Parzen estimators: bandwidths by hand, densities that integrate t
 const space = { x: uniform(0, 10), k: 3 };
 const history = Array.from({ length: 20 }, (_, i) => rec(i, { x: i / 2, k: 3 }, (i / 2 - 7) ** 2));
 
-Deno.test("tpe() starts as random search, then is a pure function of seed, index and history", () => {
-  const sampler = tpe({ n: 50, seed: 3, startupTrials: 10 });
-  const few = history.slice(0, 9);
-  for (let i = 0; i < 5; i++) {
-    assertEquals(
-      sampler.sample(space, i, { history: few, direction: "minimize" }),
-      random({ n: 50, seed: 3 }).sample(space, i, { history: [], direction: "minimize" }),
+// Both estimators: the joint one (the default) and Optuna's classic per-parameter one.
+for (const multivariate of [true, false]) {
+  const mode = multivariate ? "multivariate" : "independent";
+  Deno.test(`tpe() starts as random search, then is a pure function of seed, index and history (${mode})`, () => {
+    const sampler = tpe({ multivariate, n: 50, seed: 3, startupTrials: 10 });
+    const few = history.slice(0, 9);
+    for (let i = 0; i < 5; i++) {
+      assertEquals(
+        sampler.sample(space, i, { history: few, direction: "minimize" }),
+        random({ n: 50, seed: 3 }).sample(space, i, { history: [], direction: "minimize" }),
+      );
+    }
+    const a = sampler.sample(space, 20, { history, direction: "minimize" });
+    const shuffled = history.slice().reverse();
+    assertEquals(sampler.sample(space, 20, { history: shuffled, direction: "minimize" }), a);
+    assertNotEquals(
+      tpe({ multivariate, n: 50, seed: 4 }).sample(space, 20, { history, direction: "minimize" }),
+      a,
     );
-  }
-  const a = sampler.sample(space, 20, { history, direction: "minimize" });
-  const shuffled = history.slice().reverse();
-  assertEquals(sampler.sample(space, 20, { history: shuffled, direction: "minimize" }), a);
-  assertNotEquals(tpe({ n: 50, seed: 4 }).sample(space, 20, { history, direction: "minimize" }), a);
-  assertEquals(a.k, 3);
-});
-
-Deno.test("tpe() samples where the good trials are: floats, log scale, integers, categories", () => {
-  const ctx = { history, direction: "minimize" as const };
-  const xs = Array.from(
-    { length: 40 },
-    (_, i) => tpe({ n: 99, seed: i }).sample(space, 20, ctx).x as number,
-  );
-  assert(Math.abs(median(xs) - 7) < 1, `median ${median(xs)}`);
-  // maximize flips the split: the good trials are the far ones (x near 0)
-  const far = Array.from(
-    { length: 40 },
-    (_, i) =>
-      tpe({ n: 99, seed: i }).sample(space, 20, { history, direction: "maximize" }).x as number,
-  );
-  assert(median(far) < 2, `median ${median(far)}`);
-
-  const logSpace = { lr: logUniform(1e-6, 1) };
-  const logHistory = Array.from({ length: 24 }, (_, i) => {
-    const lr = 10 ** (-6 + i / 4);
-    return rec(i, { lr }, Math.abs(Math.log10(lr) + 4));
+    assertEquals(a.k, 3);
   });
-  const lrs = Array.from(
-    { length: 40 },
-    (_, i) =>
-      tpe({ n: 99, seed: i }).sample(logSpace, 24, { history: logHistory, direction: "minimize" })
-        .lr as number,
-  );
-  assert(median(lrs) > 1e-5 && median(lrs) < 1e-3, `median lr ${median(lrs)}`);
 
-  const intSpace = { k: intUniform(1, 100) };
-  const intHistory = Array.from(
-    { length: 25 },
-    (_, i) => rec(i, { k: 1 + 4 * i }, Math.abs(1 + 4 * i - 80)),
-  );
-  const ks = Array.from(
-    { length: 40 },
-    (_, i) =>
-      tpe({ n: 99, seed: i }).sample(intSpace, 25, { history: intHistory, direction: "minimize" })
-        .k as number,
-  );
-  assert(ks.every((k) => Number.isInteger(k) && k >= 1 && k <= 100), ks.join(" "));
-  assert(Math.abs(median(ks) - 80) <= 10, `median k ${median(ks)}`);
+  Deno.test(`tpe() samples where the good trials are: floats, log scale, integers, categories (${mode})`, () => {
+    const ctx = { history, direction: "minimize" as const };
+    const xs = Array.from(
+      { length: 40 },
+      (_, i) => tpe({ multivariate, n: 99, seed: i }).sample(space, 20, ctx).x as number,
+    );
+    assert(Math.abs(median(xs) - 7) < 1, `median ${median(xs)}`);
+    // maximize flips the split: the good trials are the far ones (x near 0)
+    const far = Array.from(
+      { length: 40 },
+      (_, i) =>
+        tpe({ multivariate, n: 99, seed: i }).sample(space, 20, { history, direction: "maximize" })
+          .x as number,
+    );
+    assert(median(far) < 2, `median ${median(far)}`);
 
-  const catSpace = { act: choice(["relu", "tanh", "gelu"]) };
-  const catHistory = Array.from({ length: 15 }, (_, i) => {
-    const act = ["relu", "tanh", "gelu"][i % 3]!;
-    return rec(i, { act }, act === "gelu" ? 0 : 1 + i / 100);
+    const logSpace = { lr: logUniform(1e-6, 1) };
+    const logHistory = Array.from({ length: 24 }, (_, i) => {
+      const lr = 10 ** (-6 + i / 4);
+      return rec(i, { lr }, Math.abs(Math.log10(lr) + 4));
+    });
+    const lrs = Array.from(
+      { length: 40 },
+      (_, i) =>
+        tpe({ multivariate, n: 99, seed: i }).sample(logSpace, 24, {
+          history: logHistory,
+          direction: "minimize",
+        })
+          .lr as number,
+    );
+    assert(median(lrs) > 1e-5 && median(lrs) < 1e-3, `median lr ${median(lrs)}`);
+
+    const intSpace = { k: intUniform(1, 100) };
+    const intHistory = Array.from(
+      { length: 25 },
+      (_, i) => rec(i, { k: 1 + 4 * i }, Math.abs(1 + 4 * i - 80)),
+    );
+    const ks = Array.from(
+      { length: 40 },
+      (_, i) =>
+        tpe({ multivariate, n: 99, seed: i }).sample(intSpace, 25, {
+          history: intHistory,
+          direction: "minimize",
+        })
+          .k as number,
+    );
+    assert(ks.every((k) => Number.isInteger(k) && k >= 1 && k <= 100), ks.join(" "));
+    assert(Math.abs(median(ks) - 80) <= 10, `median k ${median(ks)}`);
+
+    const catSpace = { act: choice(["relu", "tanh", "gelu"]) };
+    const catHistory = Array.from({ length: 15 }, (_, i) => {
+      const act = ["relu", "tanh", "gelu"][i % 3]!;
+      return rec(i, { act }, act === "gelu" ? 0 : 1 + i / 100);
+    });
+    const acts = Array.from(
+      { length: 40 },
+      (_, i) =>
+        tpe({ multivariate, n: 99, seed: i }).sample(catSpace, 15, {
+          history: catHistory,
+          direction: "minimize",
+        })
+          .act,
+    );
+    assert(acts.filter((a) => a === "gelu").length >= 32, acts.join(" "));
   });
-  const acts = Array.from(
-    { length: 40 },
-    (_, i) =>
-      tpe({ n: 99, seed: i }).sample(catSpace, 15, { history: catHistory, direction: "minimize" })
-        .act,
-  );
-  assert(acts.filter((a) => a === "gelu").length >= 32, acts.join(" "));
-});
 
-Deno.test("tpe() counts pruned trials with their last value and ignores failed ones", () => {
-  // only pruned trials: TPE uses them (no random fallback) and goes where their values were best
-  const pruned = history.map((r) => ({ ...r, status: "pruned" as const }));
-  const xs = Array.from(
-    { length: 40 },
-    (_, i) =>
-      tpe({ n: 99, seed: i }).sample(space, 20, { history: pruned, direction: "minimize" })
-        .x as number,
-  );
-  assert(Math.abs(median(xs) - 7) < 1, `median ${median(xs)}`);
-  // a pruned trial that reached more epochs ranks before one that reached fewer
-  const deep = [
-    ...Array.from(
-      { length: 10 },
-      (_, i) => rec(i, { x: 0.5 + i, k: 3 }, 0.01 * (9 - i), "pruned", 1),
-    ),
-    rec(10, { x: 1, k: 3 }, 30, "pruned", 3),
-    rec(11, { x: 1.2, k: 3 }, 31, "pruned", 3),
-  ];
-  const near1 = Array.from(
-    { length: 40 },
-    (_, i) =>
-      tpe({ n: 99, seed: i, startupTrials: 5 }).sample(space, 12, {
-        history: deep,
+  Deno.test(`tpe() counts pruned trials with their last value and ignores failed ones (${mode})`, () => {
+    // only pruned trials: TPE uses them (no random fallback) and goes where their values were best
+    const pruned = history.map((r) => ({ ...r, status: "pruned" as const }));
+    const xs = Array.from(
+      { length: 40 },
+      (_, i) =>
+        tpe({ multivariate, n: 99, seed: i }).sample(space, 20, {
+          history: pruned,
+          direction: "minimize",
+        })
+          .x as number,
+    );
+    assert(Math.abs(median(xs) - 7) < 1, `median ${median(xs)}`);
+    // a pruned trial that reached more epochs ranks before one that reached fewer
+    const deep = [
+      ...Array.from(
+        { length: 10 },
+        (_, i) => rec(i, { x: 0.5 + i, k: 3 }, 0.01 * (9 - i), "pruned", 1),
+      ),
+      rec(10, { x: 1, k: 3 }, 30, "pruned", 3),
+      rec(11, { x: 1.2, k: 3 }, 31, "pruned", 3),
+    ];
+    const near1 = Array.from(
+      { length: 40 },
+      (_, i) =>
+        tpe({ multivariate, n: 99, seed: i, startupTrials: 5 }).sample(space, 12, {
+          history: deep,
+          direction: "minimize",
+        })
+          .x as number,
+    );
+    assert(Math.abs(median(near1) - 1) < 1, `median ${median(near1)}`);
+    // failed trials do not count: below the start-up count it is random search
+    const failed = history.map((r) => ({ ...r, status: "failed" as const, objective: null }));
+    assertEquals(
+      tpe({ multivariate, n: 99, seed: 1 }).sample(space, 20, {
+        history: failed,
         direction: "minimize",
-      })
-        .x as number,
-  );
-  assert(Math.abs(median(near1) - 1) < 1, `median ${median(near1)}`);
-  // failed trials do not count: below the start-up count it is random search
-  const failed = history.map((r) => ({ ...r, status: "failed" as const, objective: null }));
-  assertEquals(
-    tpe({ n: 99, seed: 1 }).sample(space, 20, { history: failed, direction: "minimize" }),
-    random({ n: 99, seed: 1 }).sample(space, 20, { history: [], direction: "minimize" }),
-  );
-});
+      }),
+      random({ n: 99, seed: 1 }).sample(space, 20, { history: [], direction: "minimize" }),
+    );
+  });
+}
 
 Deno.test("tpe() validates its options", () => {
   assertThrows(() => tpe({ n: 0 }), RangeError, "'n' must be an integer >= 1");
