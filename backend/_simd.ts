@@ -3,6 +3,7 @@
 // on the WASM heap (no copies). Written in WebAssembly text, assembled by `_wat.ts`
 // once per backend. Where the module cannot start, the kernels fall back to JS loops.
 import { _assemble } from "./_wat.ts";
+import { _gemmText } from "./_gemm_wat.ts";
 import type { Info, WasmBackend } from "./_wasm.ts";
 
 const TEXT = `
@@ -242,7 +243,8 @@ function _filterGradTile(kb: number, vb: number, madd: boolean): string {
 export const FILTER_TILES: readonly [number, number][] = [[1, 1], [1, 4], [2, 1], [2, 4]];
 
 function _text(madd: boolean): string {
-  return TEXT + FILTER_TILES.map(([kb, vb]) => _filterGradTile(kb, vb, madd)).join("\n");
+  return TEXT + FILTER_TILES.map(([kb, vb]) => _filterGradTile(kb, vb, madd)).join("\n") +
+    _gemmText(madd);
 }
 
 /** fitloop's SIMD kernels, bound to one backend's memory. */
@@ -250,6 +252,17 @@ export interface Simd {
   maxPoolGrad(...args: number[]): void;
   sumRows(x: number, acc: number, out: number, rows: number, cols: number): void;
   col2im(...args: number[]): void;
+  /**
+   * C = A·B over packed panels of B, A(i, k) at a + k·as + 4i (see `_gemm_wat.ts`):
+   * a, as, at, m, b, k, n, c, ldc.
+   */
+  gemm(...args: number[]): void;
+  /** The same with A row-major in place: A(i, k) at a + i·as + 4k. */
+  gemmRows(...args: number[]): void;
+  /** A's tiles packed k-major: src, dst, m, k, row step, k step (bytes). */
+  packA(...args: number[]): void;
+  /** B's panels packed k-major: src, dst, k, n, k step, column step (bytes). */
+  packB(...args: number[]): void;
   /** filterGrad1x1, filterGrad1x4, filterGrad2x1, filterGrad2x4 (see `_filterGradTile`). */
   [filterGrad: `filterGrad${number}x${number}`]: (...args: number[]) => void;
 }

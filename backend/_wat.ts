@@ -1,7 +1,7 @@
 // A small assembler for the folded WebAssembly text format, enough for fitloop's SIMD
 // kernels: functions of i32 parameters (no results) over one imported memory, with
-// i32/f32/f64/v128 locals, block/loop/if, a `for` loop form, loads and stores with offsets, and the
-// scalar and SIMD instructions in the table below. Kernels are written as text so
+// i32/f32/f64/v128 locals, block/loop/if, a `for` loop form, calls between them, loads and
+// stores with offsets, and the scalar and SIMD instructions in the table below. Kernels are written as text so
 // that they can be read and reviewed; this turns them into a binary module.
 //
 //   (func $name (param $p i32) (local $x f32) (local.set $x (f32.load offset=4 (local.get $p))))
@@ -167,7 +167,7 @@ interface Func {
   readonly body: number[];
 }
 
-function compileFunc(node: Node[]): Func {
+function compileFunc(node: Node[], funcs: ReadonlyMap<string, number>): Func {
   const name = (node[1] as string).slice(1);
   const index = new Map<string, number>();
   const locals: number[] = [];
@@ -251,6 +251,10 @@ function compileFunc(node: Node[]): Func {
         { "local.get": 0x20, "local.set": 0x21, "local.tee": 0x22 }[op],
         ...uleb(local(imms[0]!)),
       );
+    } else if (op === "call") {
+      const callee = funcs.get(imms[0]!);
+      if (callee === undefined) throw new SyntaxError(`unknown function ${imms[0]} in ${name}`);
+      body.push(0x10, ...uleb(callee));
     } else if (op === "br" || op === "br_if") {
       body.push(op === "br" ? 0x0c : 0x0d, ...uleb(depth(imms[0]!)));
     } else if (op === "i32.const") {
@@ -303,10 +307,13 @@ function str(s: string): number[] {
  * `env.memory` (shared, up to 4 GiB, when `shared`) and exports every function by name.
  */
 export function _assemble(text: string, shared: boolean): Uint8Array {
-  const funcs = parse(text).map((n) => {
+  const forms = parse(text).map((n) => {
     if (!Array.isArray(n) || n[0] !== "func") throw new SyntaxError("expected (func …) forms");
-    return compileFunc(n);
+    return n;
   });
+  // functions are numbered in order (the module imports none), so `call` can name any
+  const index = new Map(forms.map((n, i) => [n[1] as string, i]));
+  const funcs = forms.map((n) => compileFunc(n, index));
   const arities = [...new Set(funcs.map((f) => f.params))];
   const types = arities.map((p) => [0x60, ...uleb(p), ...Array(p).fill(0x7f), 0x00]);
   const limits = shared ? [0x03, ...uleb(1), ...uleb(65536)] : [0x00, ...uleb(1)];

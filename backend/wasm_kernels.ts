@@ -32,7 +32,7 @@ import {
   depthwiseBackpropInput,
 } from "./_conv_kernels.ts";
 import { maxPoolGrad } from "./_pool_kernels.ts";
-import { batchMatMul } from "./_matmul_kernel.ts";
+import { batchMatMul, fusedMatMul } from "./_matmul_kernel.ts";
 import { cast, identity, oneHot, sum, unsortedSegmentSum } from "./_basic_kernels.ts";
 
 type Func = (args: KernelArgs) => tf.TensorInfo;
@@ -50,6 +50,7 @@ const REPLACED: Record<string, Func> = {
   Conv2DBackpropInput: conv2DBackpropInput,
   MaxPoolGrad: maxPoolGrad,
   BatchMatMul: batchMatMul,
+  _FusedMatMul: fusedMatMul,
   Sum: sum,
   Identity: identity,
   Cast: cast,

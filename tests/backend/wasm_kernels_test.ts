@@ -464,28 +464,302 @@ Deno.test("MaxPoolGrad sends a window's gradient to its first maximum and none f
 
 // ---- BatchMatMul, Sum, Identity, Cast, OneHot ----
 
-for (
-  const [aShape, bShape, ta, tb] of [
-    [[5, 7], [7, 3], false, false],
-    [[7, 5], [7, 3], true, false],
-    [[5, 7], [3, 7], false, true],
-    [[7, 5], [3, 7], true, true],
-    [[1, 9], [9, 1], false, false],
-    [[3, 4, 6], [3, 4, 5], true, false],
-    [[2, 3, 4, 6], [2, 3, 5, 6], false, true],
-    [[1, 6, 4], [3, 5, 6], true, true],
-  ] as [number[], number[], boolean, boolean][]
-) {
-  Deno.test(`BatchMatMul on wasm equals cpu: ${aShape} x ${bShape} transposes ${ta} ${tb}`, async () => {
-    const a = { shape: aShape, values: randoms(aShape.reduce((p, q) => p * q), 11) };
-    const b = { shape: bShape, values: randoms(bShape.reduce((p, q) => p * q), 12) };
-    const attrs = { transposeA: ta, transposeB: tb };
+// BatchMatMul and _FusedMatMul run on fitloop's SIMD GEMM: 6x8 register tiles (a
+// narrow 6x4 tile for a last panel of at most 4 columns), B packed in panels of 8
+// columns, a row-major A read in place 4 k at a time, a transposed A read in place by
+// tiles of 6 rows with its last rows packed. The shapes below cover 1x1, every tail
+// (M mod 6, N mod 8 and N mod 4, K mod 4), large K, all transposes, batches and
+// broadcast batches.
+//
+// Tolerance: a float32 dot product of K terms, summed in any order (with or without
+// fused multiply-adds), is within K·u·Σ|a_k·b_k| of the exact value (u = 2^-24, the
+// unit round-off); the cpu backend's (float64 blocks of 48 added in float32) is within
+// the same bound. So two correct results differ by at most 2·K·u·Σ|a_k·b_k| plus the
+// rounding of the result; we allow 2·(K + 2)·u·Σ|a_k·b_k| + 2u·|c| per element, with
+// Σ|a_k·b_k| computed in float64 from the inputs. A wrong index or a lost term (|a·b|
+// of order 0.1–1 here) exceeds it by orders of magnitude even at K = 1100.
+
+/** op(a)·op(b) in float64 with true batch broadcasting, and Σ|a_k·b_k| per element. */
+function matMul64(
+  a: { shape: number[]; values: Float32Array },
+  b: { shape: number[]; values: Float32Array },
+  ta: boolean,
+  tb: boolean,
+): { shape: number[]; values: Float64Array; abs: Float64Array; k: number } {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const [m, k] = ta ? [a.shape[ra - 1]!, a.shape[ra - 2]!] : [a.shape[ra - 2]!, a.shape[ra - 1]!];
+  const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const aOuter = a.shape.slice(0, -2);
+  const bOuter = b.shape.slice(0, -2);
+  const rank = Math.max(aOuter.length, bOuter.length);
+  const pad = (d: number[]) => [...new Array<number>(rank - d.length).fill(1), ...d];
+  const [pa, pb] = [pad(aOuter), pad(bOuter)];
+  const outer = pa.map((d, i) => Math.max(d, pb[i]!));
+  const batches = outer.reduce((p, q) => p * q, 1);
+  const values = new Float64Array(batches * m * n);
+  const abs = new Float64Array(batches * m * n);
+  for (let bi = 0; bi < batches; bi++) {
+    // the batch's index in each operand (dimensions of size 1 broadcast)
+    let rest = bi;
+    let ia = 0;
+    let ib = 0;
+    let sa = 1;
+    let sb = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      const idx = rest % outer[d]!;
+      rest = Math.floor(rest / outer[d]!);
+      ia += (pa[d] === 1 ? 0 : idx) * sa;
+      ib += (pb[d] === 1 ? 0 : idx) * sb;
+      sa *= pa[d]!;
+      sb *= pb[d]!;
+    }
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        let t = 0;
+        for (let q = 0; q < k; q++) {
+          const av = a.values[ia * m * k + (ta ? q * m + i : i * k + q)]!;
+          const bv = b.values[ib * k * n + (tb ? j * k + q : q * n + j)]!;
+          s += av * bv;
+          t += Math.abs(av * bv);
+        }
+        values[(bi * m + i) * n + j] = s;
+        abs[(bi * m + i) * n + j] = t;
+      }
+    }
+  }
+  return { shape: [...outer, m, n], values, abs, k };
+}
+
+const U = 2 ** -24;
+
+/** Checks `got` against `want` within the bound above (NaN must match NaN, ±Inf exactly). */
+function withinRoundOff(
+  got: Float32Array,
+  want: ArrayLike<number>,
+  abs: Float64Array,
+  k: number,
+  what: string,
+  scale = 1,
+): void {
+  assertEquals(got.length, want.length, what);
+  for (let i = 0; i < got.length; i++) {
+    const [g, w] = [got[i]!, want[i]!];
+    if (Number.isNaN(w) || !Number.isFinite(w)) {
+      if (!Object.is(g, w) && !(Number.isNaN(g) && Number.isNaN(w))) {
+        throw new Error(`${what}: element ${i} is ${g}, expected ${w}`);
+      }
+      continue;
+    }
+    const tol = scale * (2 * (k + 2) * U * abs[i]! + 2 * U * Math.abs(w)) + 1e-30;
+    if (!(Math.abs(g - w) <= tol)) {
+      throw new Error(`${what}: element ${i} is ${g}, expected ${w} (tolerance ${tol})`);
+    }
+  }
+}
+
+const MATMULS: [number[], number[], string][] = [
+  [[1, 1], [1, 1], "1x1"],
+  [[7, 13], [13, 11], "odd M, K, N (N = 8 + 3: the narrow tile)"],
+  [[13, 5], [5, 4], "M = 2 tiles + 1, N = 4"],
+  [[6, 8], [8, 8], "exact tiles"],
+  [[12, 3], [3, 16], "K = 3"],
+  [[5, 1], [1, 9], "K = 1"],
+  [[3, 1100], [1100, 5], "large K"],
+  [[37, 9], [9, 19], "M = 37, N = 19"],
+  [[1, 17], [17, 30], "one row"],
+  [[25, 6], [6, 1], "one column"],
+  [[64, 100], [100, 40], "more than one panel and tile each way"],
+  [[3, 7, 5], [3, 5, 9], "batch 3"],
+  [[1, 6, 4], [3, 4, 5], "A's batch broadcast"],
+  [[2, 3, 4, 6], [6, 5], "B of rank 2 broadcast over a rank-4 A"],
+  [[4, 6], [2, 3, 6, 5], "A of rank 2 broadcast"],
+];
+
+for (const [aBase, bBase, label] of MATMULS) {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const tr = (shape: number[], t: boolean) =>
+      t ? [...shape.slice(0, -2), shape.at(-1)!, shape.at(-2)!] : shape;
+    const [aShape, bShape] = [tr(aBase, ta!), tr(bBase, tb!)];
+    for (const simd of [true, false]) {
+      Deno.test(
+        `BatchMatMul on wasm equals cpu within float32 round-off: ${label}, ${aShape} x ${bShape}, transposes ${ta} ${tb}${
+          simd ? "" : " (SIMD off: tfjs's own)"
+        }`,
+        async () => {
+          const a = { shape: aShape, values: randoms(aShape.reduce((p, q) => p * q), 31) };
+          const b = { shape: bShape, values: randoms(bShape.reduce((p, q) => p * q), 32) };
+          const attrs = { transposeA: ta, transposeB: tb };
+          const want = matMul64(a, b, ta!, tb!);
+          _setSimdEnabled(simd);
+          let x;
+          try {
+            x = await on("wasm", "BatchMatMul", { a, b }, attrs);
+          } finally {
+            _setSimdEnabled(true);
+          }
+          const y = await on("cpu", "BatchMatMul", { a, b }, attrs);
+          assertEquals(x.shape, y.shape);
+          assertEquals(x.shape, want.shape);
+          withinRoundOff(x.values, y.values, want.abs, want.k, `${label} vs cpu`);
+          withinRoundOff(x.values, want.values, want.abs, want.k, `${label} vs float64`);
+        },
+      );
+    }
+  }
+}
+
+Deno.test("BatchMatMul on wasm broadcasts batches truly where tfjs's cpu kernel cycles them", async () => {
+  // outer [2, 3] and [2, 1]: batch (p, q) of the output takes B's batch p. tfjs's cpu
+  // kernel takes B's batch (3p + q) mod 2 instead; fitloop follows the broadcast.
+  const a = { shape: [2, 3, 4, 5], values: randoms(120, 41) };
+  const b = { shape: [2, 1, 5, 3], values: randoms(30, 42) };
+  const x = await on("wasm", "BatchMatMul", { a, b }, { transposeA: false, transposeB: false });
+  const want = matMul64(a, b, false, false);
+  assertEquals(x.shape, [2, 3, 4, 3]);
+  withinRoundOff(x.values, want.values, want.abs, want.k, "true broadcast");
+});
+
+Deno.test("BatchMatMul on wasm propagates NaN and Infinity as cpu does", async () => {
+  // B is positive, so row 0 (a NaN) is NaN, row 1 (+Infinity) +Infinity, row 3
+  // (-Infinity) -Infinity, and row 2 (+Infinity and -Infinity) NaN, in any summation order
+  const av = randoms(7 * 9, 43);
+  av[2] = NaN;
+  av[9 + 4] = Infinity;
+  av[2 * 9] = Infinity;
+  av[2 * 9 + 1] = -Infinity;
+  av[3 * 9 + 1] = -Infinity;
+  const bv = randoms(9 * 11, 44).map((v) => Math.abs(v) + 0.1);
+  const a = { shape: [7, 9], values: av };
+  for (const tb of [false, true]) {
+    const b = tb
+      ? {
+        shape: [11, 9],
+        values: Float32Array.from({ length: 99 }, (_, i) => bv[(i % 9) * 11 + Math.floor(i / 9)]!),
+      }
+      : { shape: [9, 11], values: bv };
+    const attrs = { transposeA: false, transposeB: tb };
     const x = await on("wasm", "BatchMatMul", { a, b }, attrs);
     const y = await on("cpu", "BatchMatMul", { a, b }, attrs);
+    const want = matMul64(a, b, false, tb);
+    withinRoundOff(x.values, y.values, want.abs, want.k, "NaN and Infinity");
+    for (let j = 0; j < 11; j++) {
+      assert(Number.isNaN(x.values[j]!) && Number.isNaN(x.values[2 * 11 + j]!));
+      assertEquals([x.values[11 + j], x.values[3 * 11 + j]], [Infinity, -Infinity]);
+    }
+  }
+});
+
+Deno.test("BatchMatMul on wasm with K = 0 gives zeros, with an empty side an empty output", async () => {
+  await tf.setBackend("wasm");
+  const z = tf.matMul(tf.zeros([3, 0]), tf.zeros([0, 5]));
+  assertEquals(z.shape, [3, 5]);
+  assertEquals(Array.from(await z.data()), new Array(15).fill(0));
+  const e = tf.matMul(tf.ones([0, 4]), tf.ones([4, 5]));
+  assertEquals(e.shape, [0, 5]);
+  tf.dispose([z, e]);
+});
+
+Deno.test("BatchMatMul on wasm leaves int32 to tfjs (which refuses it)", async () => {
+  const a = { shape: [2, 2], values: Int32Array.from([1, 2, 3, 4]), dtype: "int32" as const };
+  let error: unknown;
+  try {
+    await on("wasm", "BatchMatMul", { a, b: a }, { transposeA: false, transposeB: false });
+  } catch (e) {
+    error = e;
+  }
+  assert(error instanceof Error && error.message.includes("float32"), String(error));
+});
+
+const FUSED: {
+  a: number[];
+  b: number[];
+  ta: boolean;
+  tb: boolean;
+  bias?: number[];
+  activation: string;
+  weights?: number[];
+}[] = [
+  { a: [1, 7, 13], b: [1, 13, 11], ta: false, tb: false, bias: [11], activation: "linear" },
+  { a: [1, 7, 13], b: [1, 13, 11], ta: false, tb: false, activation: "relu" },
+  { a: [1, 13, 7], b: [1, 11, 13], ta: true, tb: true, bias: [11], activation: "relu" },
+  { a: [1, 9, 20], b: [1, 20, 6], ta: false, tb: false, bias: [6], activation: "relu6" },
+  { a: [1, 20, 9], b: [1, 20, 6], ta: true, tb: false, bias: [6], activation: "elu" },
+  { a: [1, 9, 20], b: [1, 6, 20], ta: false, tb: true, bias: [6], activation: "sigmoid" },
+  { a: [1, 9, 20], b: [1, 20, 6], ta: false, tb: false, bias: [6], activation: "leakyrelu" },
+  {
+    a: [1, 9, 20],
+    b: [1, 20, 6],
+    ta: false,
+    tb: false,
+    bias: [6],
+    activation: "prelu",
+    weights: [6],
+  },
+  { a: [1, 9, 20], b: [1, 20, 6], ta: false, tb: false, activation: "prelu", weights: [1] },
+  { a: [3, 5, 8], b: [1, 8, 10], ta: false, tb: false, bias: [10], activation: "relu" },
+  { a: [1, 5, 8], b: [3, 8, 10], ta: false, tb: false, bias: [5, 10], activation: "linear" },
+  {
+    a: [2, 5, 8],
+    b: [2, 8, 10],
+    ta: false,
+    tb: false,
+    bias: [1, 10],
+    activation: "prelu",
+    weights: [5, 10],
+  },
+  { a: [1, 1, 1], b: [1, 1, 1], ta: false, tb: false, bias: [1], activation: "elu" },
+];
+
+for (const f of FUSED) {
+  const label = `${f.a} x ${f.b}, transposes ${f.ta} ${f.tb}, bias ${
+    f.bias ?? "none"
+  }, ${f.activation}${f.weights ? ` weights ${f.weights}` : ""}`;
+  Deno.test(`_FusedMatMul on wasm equals cpu within float32 round-off: ${label}`, async () => {
+    const size = (s: number[]) => s.reduce((p, q) => p * q, 1);
+    const a = { shape: f.a, values: randoms(size(f.a), 51).map((v) => v * 3) };
+    const b = { shape: f.b, values: randoms(size(f.b), 52) };
+    const inputs: Record<string, { shape: number[]; values: Float32Array }> = { a, b };
+    if (f.bias) inputs.bias = { shape: f.bias, values: randoms(size(f.bias), 53) };
+    if (f.weights) {
+      inputs.preluActivationWeights = { shape: f.weights, values: randoms(size(f.weights), 54) };
+    }
+    const attrs = {
+      transposeA: f.ta,
+      transposeB: f.tb,
+      activation: f.activation,
+      leakyreluAlpha: 0.3,
+    };
+    const x = await on("wasm", "_FusedMatMul", inputs, attrs);
+    const y = await on("cpu", "_FusedMatMul", inputs, attrs);
     assertEquals(x.shape, y.shape);
-    close(x.values, y.values, `${aShape} x ${bShape}`);
+    const want = matMul64(a, b, f.ta, f.tb);
+    // the bias adds its magnitude to the bound; the activations are Lipschitz with
+    // constant max(1, |alpha|) <= 1 here (|weights| < 1, alpha 0.3)
+    const abs = want.abs.map((v) => v + 1);
+    withinRoundOff(x.values, y.values, abs, want.k, label);
   });
 }
+
+Deno.test("_FusedMatMul on wasm hands biases it cannot broadcast to tfjs", async () => {
+  // a rank-4 bias cannot be laid on the kernel's [batch, M, N] output: tfjs's own
+  // kernel (which takes rank-1 biases only) answers
+  const a = { shape: [1, 2, 3], values: randoms(6, 61) };
+  const b = { shape: [1, 3, 4], values: randoms(12, 62) };
+  const bias = { shape: [1, 1, 1, 4], values: randoms(4, 63) };
+  let error: unknown;
+  try {
+    await on("wasm", "_FusedMatMul", { a, b, bias }, {
+      transposeA: false,
+      transposeB: false,
+      activation: "linear",
+    });
+  } catch (e) {
+    error = e;
+  }
+  assert(error instanceof Error && error.message.includes("rank-1 bias"), String(error));
+});
 
 for (
   const [shape, axis, keepDims] of [
