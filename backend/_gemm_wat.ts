@@ -203,27 +203,78 @@ function _pack(mr: number, nr: number): string {
 
 (func $packB (param $src i32) (param $dst i32) (param $k i32) (param $n i32) (param $ks i32)
   (param $cs i32)
-  (local $p i32) (local $j i32) (local $kk i32) (local $d i32) (local $s i32)
+  (local $p i32) (local $j i32) (local $kk i32) (local $d i32) (local $s i32) (local $k4 i32)
+  (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+  (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
   (local.set $d (local.get $dst))
+  (local.set $k4 (i32.and (local.get $k) (i32.const -4)))
   (for $p (i32.const 0) (local.get $n) ${nr}
     (if (i32.and (i32.eq (local.get $cs) (i32.const 4))
                  (i32.le_s (i32.add (local.get $p) (i32.const ${nr})) (local.get $n)))
       (then
+        ;; a full panel of a row-major B: copy vectors
         (local.set $s (i32.add (local.get $src) (i32.shl (local.get $p) (i32.const 2))))
         (for $kk (i32.const 0) (local.get $k) 1
           ${copy.join("\n          ")}
           (local.set $s (i32.add (local.get $s) (local.get $ks)))
           (local.set $d (i32.add (local.get $d) (i32.const ${4 * nr})))))
-      (else
-        (for $kk (i32.const 0) (local.get $k) 1
-          (local.set $s (i32.add (local.get $src) (i32.add (i32.mul (local.get $kk) (local.get $ks))
-            (i32.mul (local.get $p) (local.get $cs)))))
-          (for $j (i32.const 0) (i32.const ${nr}) 1
-            (if (i32.lt_s (i32.add (local.get $p) (local.get $j)) (local.get $n))
-              (then (f32.store (local.get $d) (f32.load (local.get $s))))
-              (else (f32.store (local.get $d) (f32.const 0))))
-            (local.set $s (i32.add (local.get $s) (local.get $cs)))
-            (local.set $d (i32.add (local.get $d) (i32.const 4)))))))))`;
+      (else (if (i32.and (i32.eq (local.get $ks) (i32.const 4))
+                         (i32.le_s (i32.add (local.get $p) (i32.const ${nr})) (local.get $n)))
+        (then
+          ;; a full panel of a transposed B (columns k-contiguous, cs apart): 4x4 blocks
+          ;; transposed in registers, then the last k one by one
+          (for $j (i32.const 0) (i32.const ${nr}) 4
+            (local.set $s (i32.add (local.get $src) (i32.mul (i32.add (local.get $p) (local.get $j))
+              (local.get $cs))))
+            (local.set $d (i32.add (local.get $dst) (i32.add (i32.mul (local.get $p) (i32.shl
+              (local.get $k) (i32.const 2))) (i32.shl (local.get $j) (i32.const 2)))))
+            (for $kk (i32.const 0) (local.get $k4) 4
+              (local.set $r0 (v128.load (local.get $s)))
+              (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $cs))))
+              (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $cs) (i32.const 1)))))
+              (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $cs) (i32.const 3)))))
+              (local.set $t0 (i8x16.shuffle ${_lanes(0, 4, 1, 5)} (local.get $r0) (local.get $r1)))
+              (local.set $t1 (i8x16.shuffle ${_lanes(2, 6, 3, 7)} (local.get $r0) (local.get $r1)))
+              (local.set $t2 (i8x16.shuffle ${_lanes(0, 4, 1, 5)} (local.get $r2) (local.get $r3)))
+              (local.set $t3 (i8x16.shuffle ${_lanes(2, 6, 3, 7)} (local.get $r2) (local.get $r3)))
+              (v128.store (local.get $d) (i8x16.shuffle ${
+    _lanes(0, 1, 4, 5)
+  } (local.get $t0) (local.get $t2)))
+              (v128.store offset=${4 * nr} (local.get $d)
+                (i8x16.shuffle ${_lanes(2, 3, 6, 7)} (local.get $t0) (local.get $t2)))
+              (v128.store offset=${8 * nr} (local.get $d)
+                (i8x16.shuffle ${_lanes(0, 1, 4, 5)} (local.get $t1) (local.get $t3)))
+              (v128.store offset=${12 * nr} (local.get $d)
+                (i8x16.shuffle ${_lanes(2, 3, 6, 7)} (local.get $t1) (local.get $t3)))
+              (local.set $s (i32.add (local.get $s) (i32.const 16)))
+              (local.set $d (i32.add (local.get $d) (i32.const ${16 * nr}))))
+            (for $kk (local.get $k4) (local.get $k) 1
+              (f32.store (local.get $d) (f32.load (local.get $s)))
+              (f32.store offset=4 (local.get $d) (f32.load (i32.add (local.get $s) (local.get $cs))))
+              (f32.store offset=8 (local.get $d)
+                (f32.load (i32.add (local.get $s) (i32.shl (local.get $cs) (i32.const 1)))))
+              (f32.store offset=12 (local.get $d)
+                (f32.load (i32.add (local.get $s) (i32.mul (local.get $cs) (i32.const 3)))))
+              (local.set $s (i32.add (local.get $s) (i32.const 4)))
+              (local.set $d (i32.add (local.get $d) (i32.const ${4 * nr})))))
+          (local.set $d (i32.add (local.get $dst) (i32.mul (i32.add (local.get $p) (i32.const ${nr}))
+            (i32.shl (local.get $k) (i32.const 2))))))
+        (else
+          ;; a last, partial panel: element by element, zero past column n
+          (for $kk (i32.const 0) (local.get $k) 1
+            (local.set $s (i32.add (local.get $src) (i32.add (i32.mul (local.get $kk) (local.get $ks))
+              (i32.mul (local.get $p) (local.get $cs)))))
+            (for $j (i32.const 0) (i32.const ${nr}) 1
+              (if (i32.lt_s (i32.add (local.get $p) (local.get $j)) (local.get $n))
+                (then (f32.store (local.get $d) (f32.load (local.get $s))))
+                (else (f32.store (local.get $d) (f32.const 0))))
+              (local.set $s (i32.add (local.get $s) (local.get $cs)))
+              (local.set $d (i32.add (local.get $d) (i32.const 4)))))))))))`;
+}
+
+/** The bytes of i8x16.shuffle that pick float lanes l0..l3 of a ++ b (b's lanes are 4..7). */
+function _lanes(...lanes: number[]): string {
+  return lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(" ");
 }
 
 /** The GEMM functions' text: `$gemm`, `$gemmRows`, their tiles, `$packA`, `$packB`. */

@@ -272,6 +272,10 @@ function compileFunc(node: Node[], funcs: ReadonlyMap<string, number>): Func {
         : undefined;
       if (!bytes || bytes.length !== 16) throw new SyntaxError(`bad v128.const in ${name}`);
       body.push(0xfd, 0x0c, ...bytes);
+    } else if (op === "i8x16.shuffle") {
+      // (i8x16.shuffle l0 … l15 (a) (b)): byte l of the result is byte l_l of a ++ b
+      if (imms.length !== 16) throw new SyntaxError(`i8x16.shuffle needs 16 lanes in ${name}`);
+      body.push(0xfd, 0x0d, ...imms.map(Number));
     } else if (MEMORY[op]) {
       const [code, align] = MEMORY[op];
       const offset = Number(imms.find((s) => s.startsWith("offset="))?.slice(7) ?? 0);

@@ -709,6 +709,8 @@ const FUSED: {
     activation: "prelu",
     weights: [5, 10],
   },
+  { a: [1, 5, 8], b: [1, 8, 10], ta: false, tb: false, bias: [5, 1], activation: "relu" },
+  { a: [3, 5, 8], b: [3, 10, 8], ta: false, tb: true, bias: [3, 1, 10], activation: "linear" },
   { a: [1, 1, 1], b: [1, 1, 1], ta: false, tb: false, bias: [1], activation: "elu" },
 ];
 
