@@ -119,7 +119,9 @@ function _gemm(
   // a transposed A's full tiles are read in place, its last rows packed; a row-major A is
   // read in place
   const mFull = m - (m % mr);
-  const bp = _ptr(be, k.make([Math.ceil(n / nr) * nr * kk]));
+  // B's panels are read as vectors on every k: align them to a cache line (tfjs-wasm's
+  // allocations are only 8-byte aligned; misaligned panels measured ~5 % slower)
+  const bp = (_ptr(be, k.make([Math.ceil(n / nr) * nr * kk + 16])) + 63) & ~63;
   const ap = ta && m > mFull ? _ptr(be, k.make([mr * kk])) : 0;
   const [aPtr, bPtr, cPtr] = [_ptr(be, a), _ptr(be, b), _ptr(be, out)];
   const ldc = n * 4;

@@ -12,14 +12,15 @@
  * | `UnsortedSegmentSum` (gradient of gather) | one loop | missing |
  * | `Conv2DBackpropInput` | one XNNPACK convolution of the stride-spread gradient with the flipped filter | plain loop |
  * | `MaxPoolGrad` | one pass, the cpu backend's first-strict-maximum rule | plain loop; last maximum on ties, windows with a maximum <= 0 lose their gradient |
- * | `BatchMatMul` with a transposed operand | transpose, then XNNPACK | plain loop |
+ * | `BatchMatMul` | fitloop's SIMD GEMM: every transpose, broadcast batches | XNNPACK without transposes (batch 1), plain loop with any transposed operand |
+ * | `_FusedMatMul` | the same GEMM, then the bias and activation | XNNPACK, then the bias and activation |
  * | `Sum` over leading axes (bias gradients) | column sums in float64 | transpose, then sum |
  * | `Identity`, `Cast` to the same dtype | share the data | copy |
  * | `Cast` to bool | `x != 0` | truncates (0.5 becomes false) |
  * | `OneHot` | writes the requested dtype | writes int32 bits into float32 outputs |
  *
- * Every kernel frees its intermediates. Cases a replacement does not speed up (for
- * example a matrix product without transposes) are handed to tfjs's original kernel.
+ * Every kernel frees its intermediates. Cases a replacement does not cover or speed up
+ * (for example an int32 matrix product) are handed to tfjs's original kernel.
  *
  * @module
  */
@@ -78,7 +79,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = Object.freeze([
 export interface RegisterWasmKernelsOptions {
   /**
    * Also replace kernels tfjs-wasm has (Conv2DBackpropInput, MaxPoolGrad, BatchMatMul,
-   * Sum, Identity, Cast, OneHot) by fitloop's; `false` only adds the missing ones. An
+   * _FusedMatMul, Sum, Identity, Cast, OneHot) by fitloop's; `false` only adds the missing ones. An
    * explicit choice sticks: later calls without it (`fit` makes one) keep to it.
    * @default {true, or the last explicit choice}
    */

@@ -2,13 +2,16 @@
 // WASM backend, on the shapes of the demo CNN and MLP (batch 64), timed against
 // tfjs-wasm's own kernel (where tfjs has one) in the same process, interleaved.
 import * as tf from "@tensorflow/tfjs";
-import { _tfjsKernel } from "../backend/_wasm.ts";
+import { _tfjsKernel, type KernelArgs } from "../backend/_wasm.ts";
+import { _transposeThenXnnpack } from "../backend/_matmul_kernel.ts";
 
 interface Case {
   readonly kernel: string;
   readonly what: string;
   readonly inputs: () => Record<string, tf.Tensor>;
   readonly attrs: Record<string, unknown>;
+  /** What fitloop ran before its GEMM, where that differs from tfjs's own kernel. */
+  readonly before?: (args: KernelArgs) => tf.TensorInfo;
 }
 
 const u = (shape: number[], seed: number) => tf.randomUniform(shape, -1, 1, "float32", seed);
@@ -66,21 +69,62 @@ const CASES: Case[] = [
   },
   {
     kernel: "BatchMatMul",
+    what: "MLP forward x.W1: 64x784, 784x256",
+    inputs: () => ({ a: u([1, 64, 784], 23), b: u([1, 784, 256], 24) }),
+    attrs: { transposeA: false, transposeB: false },
+  },
+  {
+    kernel: "BatchMatMul",
     what: "MLP dW1 = xT.dy: 64x784 T, 64x256",
     inputs: () => ({ a: u([1, 64, 784], 13), b: u([1, 64, 256], 14) }),
     attrs: { transposeA: true, transposeB: false },
+    before: _transposeThenXnnpack,
   },
   {
     kernel: "BatchMatMul",
     what: "MLP dx1 = dy.WT: 64x256, 784x256 T",
     inputs: () => ({ a: u([1, 64, 256], 15), b: u([1, 784, 256], 16) }),
     attrs: { transposeA: false, transposeB: true },
+    before: _transposeThenXnnpack,
+  },
+  {
+    kernel: "BatchMatMul",
+    what: "MLP dW2 = hT.dy: 64x256 T, 64x10",
+    inputs: () => ({ a: u([1, 64, 256], 25), b: u([1, 64, 10], 26) }),
+    attrs: { transposeA: true, transposeB: false },
+    before: _transposeThenXnnpack,
+  },
+  {
+    kernel: "BatchMatMul",
+    what: "MLP dh = dy.W2T: 64x10, 256x10 T",
+    inputs: () => ({ a: u([1, 64, 10], 27), b: u([1, 256, 10], 28) }),
+    attrs: { transposeA: false, transposeB: true },
+    before: _transposeThenXnnpack,
   },
   {
     kernel: "BatchMatMul",
     what: "CNN dense dW = xT.dy: 64x800 T, 64x10",
     inputs: () => ({ a: u([1, 64, 800], 17), b: u([1, 64, 10], 18) }),
     attrs: { transposeA: true, transposeB: false },
+    before: _transposeThenXnnpack,
+  },
+  {
+    kernel: "_FusedMatMul",
+    what: "MLP dense 2 (linear, bias): 64x256, 256x10",
+    inputs: () => ({ a: u([1, 64, 256], 29), b: u([1, 256, 10], 30), bias: u([10], 31) }),
+    attrs: { transposeA: false, transposeB: false, activation: "linear" },
+  },
+  {
+    kernel: "_FusedMatMul",
+    what: "MLP dense 1 in inference (relu, bias): 64x784, 784x256",
+    inputs: () => ({ a: u([1, 64, 784], 32), b: u([1, 784, 256], 33), bias: u([256], 34) }),
+    attrs: { transposeA: false, transposeB: false, activation: "relu" },
+  },
+  {
+    kernel: "_FusedMatMul",
+    what: "CNN dense (linear, bias): 64x800, 800x10",
+    inputs: () => ({ a: u([1, 64, 800], 35), b: u([1, 800, 10], 36), bias: u([10], 37) }),
+    attrs: { transposeA: false, transposeB: false, activation: "linear" },
   },
   {
     kernel: "Sum",
@@ -108,12 +152,16 @@ const CASES: Case[] = [
   },
 ];
 
-/** One row: median ms per call of fitloop's kernel and of tfjs's (undefined: none). */
+/**
+ * One row: median ms per call of fitloop's kernel, of tfjs's (undefined: none) and of
+ * what fitloop ran before its GEMM (undefined: tfjs's own, or no change).
+ */
 export interface KernelRow {
   readonly kernel: string;
   readonly what: string;
   readonly fitloop: number;
   readonly tfjs: number | undefined;
+  readonly before?: number | undefined;
 }
 
 function median(xs: number[]): number {
@@ -143,13 +191,17 @@ export function kernelRows(reps: number): KernelRow[] {
       }
       return (performance.now() - t0) / calls;
     };
+    const before = c.before as tf.KernelFunc | undefined;
     time(ours);
     if (theirs) time(theirs);
+    if (before) time(before);
     const a: number[] = [];
     const b: number[] = [];
+    const p: number[] = [];
     for (let r = 0; r < reps; r++) {
       a.push(time(ours));
       if (theirs) b.push(time(theirs));
+      if (before) p.push(time(before));
     }
     tf.dispose(Object.values(inputs));
     return {
@@ -157,6 +209,7 @@ export function kernelRows(reps: number): KernelRow[] {
       what: c.what,
       fitloop: median(a),
       tfjs: theirs ? median(b) : undefined,
+      before: before ? median(p) : undefined,
     };
   });
 }

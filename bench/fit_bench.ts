@@ -13,7 +13,8 @@
 //
 // Each repetition runs every (process, variant) once, one at a time, for one epoch of
 // S steps after a warm-up epoch; the tables give medians in ms per step, then
-// per-kernel times (fitloop's against tfjs's, same process), then tensor and heap
+// per-kernel times (fitloop's against tfjs's, same process, and against what fitloop ran
+// before its SIMD GEMM where that differs from tfjs's), then tensor and heap
 // counts after 1 and after 5 epochs. The machine's load average is printed beside the
 // numbers: on a shared machine, compare ratios within one run only.
 //
@@ -266,14 +267,14 @@ for (const [t, rows] of Object.entries(kernels)) {
       flags["kernel-reps"]
     }):`,
   );
-  console.log("| kernel | case | tfjs-wasm | fitloop | speed-up |");
-  console.log("|---|---|---:|---:|---:|");
+  console.log("| kernel | case | tfjs-wasm | fitloop before | fitloop | speed-up |");
+  console.log("|---|---|---:|---:|---:|---:|");
   for (const r of rows) {
     const up = r.tfjs === undefined ? "tfjs has none" : `${(r.tfjs / r.fitloop).toFixed(1)}x`;
     console.log(
       `| ${r.kernel} | ${r.what} | ${r.tfjs === undefined ? "-" : r.tfjs.toFixed(2)} | ${
-        r.fitloop.toFixed(2)
-      } | ${up} |`,
+        r.before === undefined ? "" : r.before.toFixed(2)
+      } | ${r.fitloop.toFixed(2)} | ${up} |`,
     );
   }
 }
