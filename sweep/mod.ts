@@ -19,7 +19,7 @@
  *   trial: ({ lr, width }) => Math.abs(Math.log10(lr) + 2.5) + width / 1000,
  *   storage,
  * });
- * assertEquals(sweepTable(result).split("\n").length, 13);
+ * assertEquals(sweepTable(result).text.split("\n").length, 13);
  * await Deno.remove(storage);
  * ```
  *
@@ -77,4 +77,5 @@ export {
   sweepTable,
   sweepToCsv,
   type SweepTrials,
+  type TextTable,
 } from "./sweep_report.ts";

@@ -49,11 +49,45 @@ function shortError(error: string | undefined, max: number): string {
 }
 
 /**
- * The trials as a fixed-width table, in the order given (best first from `sweep`), with
- * the reason of each failure (shortened to 80 characters; the CSV has it whole).
+/**
+ * A table as text that shows as a table wherever it ends up: `text` (or `String(table)`,
+ * or a template literal) is the fixed-width text; `console.log(table)` prints it; left as
+ * a Jupyter cell's last value it displays as an HTML table (with the text as `text/plain`).
+ */
+export interface TextTable {
+  /** The fixed-width text, one row per line under a header. */
+  readonly text: string;
+  /** The header and the rows, cell by cell. */
+  readonly rows: readonly (readonly string[])[];
+  /** The text. */
+  toString(): string;
+}
+
+function htmlEscape(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function textTable(rows: readonly (readonly string[])[], text: string): TextTable {
+  const table = { text, rows, toString: (): string => text };
+  const [head = [], ...body] = rows;
+  const html = `<table><thead><tr>${head.map((h) => `<th>${htmlEscape(h)}</th>`).join("")}</tr>` +
+    `</thead><tbody>${
+      body.map((r) => `<tr>${r.map((c) => `<td>${htmlEscape(c)}</td>`).join("")}</tr>`).join("")
+    }</tbody></table>`;
+  Object.defineProperty(table, Symbol.for("Jupyter.display"), {
+    value: () => ({ "text/plain": text, "text/html": html }),
+  });
+  Object.defineProperty(table, Symbol.for("Deno.customInspect"), { value: () => text });
+  return table;
+}
+
+/**
+ * The trials as a table, in the order given (best first from `sweep`), with the reason of
+ * each failure (shortened to 80 characters; the CSV has it whole).
  *
  * @param result A sweep's result, or its trials.
- * @returns The table, one trial per line under a header.
+ * @returns The table: `.text` is fixed-width text (what `console.log` prints), and in a
+ * notebook it displays as an HTML table.
  * @throws {TypeError} If `result` is neither.
  *
  * @example
@@ -61,10 +95,13 @@ function shortError(error: string | undefined, max: number): string {
  * import { choice, grid, sweep, sweepTable } from "@fitloop/fitloop/sweep";
  * import { assertEquals } from "@std/assert";
  * const result = await sweep({ space: { x: choice([1, 2]) }, sampler: grid(), trial: ({ x }) => x });
- * assertEquals(sweepTable(result).split("\n")[1]!.trim().split(/\s+/).slice(0, 5), ["1", "0", "finished", "1", "1"]);
+ * const table = sweepTable(result);
+ * assertEquals(table.rows[1]!.slice(0, 5), ["1", "0", "finished", "1", "1"]);
+ * assertEquals(`${table}`, table.text);
+ * assertEquals(table.text.split("\n")[1]!.trim().split(/\s+/).slice(0, 3), ["1", "0", "finished"]);
  * ```
  */
-export function sweepTable(result: SweepTrials): string {
+export function sweepTable(result: SweepTrials): TextTable {
   const { trials } = trialsOf(result, "make the sweep table");
   const names = paramNames(trials);
   const withErrors = trials.some((t) => t.error);
@@ -85,7 +122,7 @@ export function sweepTable(result: SweepTrials): string {
   });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => cells.map((s, c) => s.padEnd(widths[c]!)).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  return textTable([header, ...rows], [line(header), ...rows.map(line)].join("\n"));
 }
 
 /**

@@ -54,7 +54,7 @@ Deno.test("parallel coordinates: a line per usable trial, the best thick, pruned
 
 Deno.test("the reports take a result or its trials alike, and refuse anything else", () => {
   const result = { trials, best: trials[2], direction: "minimize" as const, resumed: 0, ran: 4 };
-  assertEquals(sweepTable(result), sweepTable(trials));
+  assertEquals(sweepTable(result).text, sweepTable(trials).text);
   assertEquals(sweepToCsv(result), sweepToCsv(trials));
   assertEquals(
     plotSweep(result).svg.replace("objective (minimize)", "objective"),
@@ -70,7 +70,42 @@ Deno.test("the reports take a result or its trials alike, and refuse anything el
     );
   }
   // the failure reason on one line in the table, whole in the CSV
-  const table = sweepTable(trials).split("\n");
+  const table = sweepTable(trials).text.split("\n");
   assert(table[4]!.endsWith("RangeError: the loss was NaN"), table[4]);
   assertStringIncludes(sweepToCsv(trials), '"RangeError: the loss\nwas NaN"');
+});
+
+Deno.test("sweepTable() shows as a table: printed text, and HTML with a text copy in a notebook", () => {
+  const trials: TrialRecord[] = [
+    {
+      key: "a",
+      index: 0,
+      params: { lr: 0.1 },
+      status: "finished",
+      objective: 0.5,
+      epochs: [{}],
+      seconds: 2,
+    },
+    {
+      key: "b",
+      index: 1,
+      params: { lr: 1 },
+      status: "failed",
+      objective: null,
+      epochs: [],
+      seconds: 0,
+      error: "x < y",
+    },
+  ];
+  const table = sweepTable(trials);
+  // what console.log prints (not a quoted string, not an object dump)
+  assertEquals(Deno.inspect(table), table.text);
+  assertEquals(String(table), table.text);
+  const shown = (table as unknown as Record<symbol, () => Record<string, string>>)[
+    Symbol.for("Jupyter.display")
+  ]!();
+  assertEquals(shown["text/plain"], table.text);
+  assertStringIncludes(shown["text/html"]!, "<th>objective</th>");
+  assertStringIncludes(shown["text/html"]!, "<td>x &lt; y</td>"); // escaped
+  assertEquals(table.rows.length, 3);
 });

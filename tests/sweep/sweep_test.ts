@@ -39,7 +39,7 @@ Deno.test("an in-process sweep ranks trials by objective; a failing trial does n
   assertEquals(result.best?.objective, 1);
   assertEquals(result.trials[0]!.epochs, [{ validLoss: 2 }, { validLoss: 1 }]);
   assertEquals(seen.length, 4);
-  const table = sweepTable(result).split("\n");
+  const table = sweepTable(result).text.split("\n");
   assertEquals(table[0]!.split(/\s+/), [
     "rank",
     "trial",
