@@ -4,7 +4,7 @@
 // stdin with JSON lines on stdout.
 //
 //   deno run -A --v8-flags=--expose-gc bench/_step_server.ts
-//       --backend wasm|cpu|webgpu --kernels fitloop|tfjs --threads N
+//       --backend wasm|cpu|webgpu --kernels fitloop|tfjs|pregemm --threads N
 //
 // Commands (one JSON object per line):
 //   {"cmd":"step","workload":"mlp"|"cnn","variant":"fit"|"hand"|"modelFit","steps":S}
@@ -20,11 +20,16 @@
 // the recorder, oneCycle, an accuracy metric and progressBar to a null stream.
 // With --kernels tfjs the process never registers fitloop's replacements (fitloop's fit
 // would, so it offers only "hand" and "modelFit"; the CNN still needs the kernels tfjs
-// lacks, which are added).
+// lacks, which are added). With --kernels pregemm the process has fitloop's kernels but
+// the matrix products fitloop ran before its SIMD GEMM (a transposed operand transposed
+// in memory, then XNNPACK; tfjs's own _FusedMatMul): it offers only "hand" too (fit
+// would register the GEMM again).
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendInfo, useBackend } from "../backend/use_backend.ts";
 import { registerWasmTrainingKernels } from "../backend/wasm_kernels.ts";
+import { _callTfjs, type KernelArgs } from "../backend/_wasm.ts";
+import { _transposeThenXnnpack } from "../backend/_matmul_kernel.ts";
 import { kernelRows } from "./_kernel_cases.ts";
 
 const { values: flags } = parseArgs({
@@ -48,7 +53,21 @@ async function start(): Promise<BackendInfo> {
     return { name: "wasm", reason: "tfjs-wasm's own kernels", threads: 1 };
   }
   const threads = flags.threads === "auto" ? "auto" : Number(flags.threads);
-  return await useBackend(flags.backend as "wasm", { threads, env: false });
+  const info = await useBackend(flags.backend as "wasm", { threads, env: false });
+  if (flags.kernels === "pregemm") _preGemm();
+  return info;
+}
+
+/** Puts back the matrix products fitloop ran before its GEMM (tfjs ran the setup already). */
+function _preGemm(): void {
+  const kernels: [string, (args: KernelArgs) => tf.TensorInfo][] = [
+    ["BatchMatMul", _transposeThenXnnpack],
+    ["_FusedMatMul", (args) => _callTfjs("_FusedMatMul", args)],
+  ];
+  for (const [kernelName, func] of kernels) {
+    tf.unregisterKernel(kernelName, "wasm");
+    tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: func as tf.KernelFunc });
+  }
 }
 
 export function mlp(): tf.LayersModel {
@@ -136,7 +155,7 @@ function workload(name: string, steps: number): Workload {
   };
 
   const epoch: Workload["epoch"] = { hand, modelFit };
-  if (flags.kernels !== "tfjs") {
+  if (flags.kernels === "fitloop") {
     const learn = learner({
       model: make(),
       data: { train: batches(x, y, { batchSize: BATCH, shuffle: true }) },

@@ -6,6 +6,8 @@
 //                        default drops them where they do not help): fitloop's fit, a hand
 //                        loop doing the same tensor work (fitloop's Adam), model.fit
 //   fitloop, 1 thread    fitloop's kernels, one thread: fit and the hand loop
+//   before GEMM          fitloop's kernels but the matrix products it ran before its SIMD
+//                        GEMM (transpose, then XNNPACK), one thread: the hand loop
 //   tfjs-wasm's own      tfjs-wasm's kernels (plus only the gradients it lacks), one
 //                        thread, as tfjs runs under Deno: the hand loop and model.fit
 //   PyTorch 1 / N thr.   the same steps in PyTorch on the CPU (bench/pytorch_ref.py), when
@@ -161,14 +163,16 @@ if (flags.backend === "wasm") {
   main = await denoServer("fitloop", ["--kernels", "fitloop", "--threads", cores]);
   threads = (main.ready.info as { threads?: number }).threads ?? 1;
   single = await denoServer("fitloop 1 thread", ["--kernels", "fitloop", "--threads", "1"]);
+  const pre = await denoServer("before GEMM", ["--kernels", "pregemm", "--threads", "1"]);
   const tfjs = await denoServer("tfjs-wasm", ["--kernels", "tfjs"]);
-  servers.push(main, single, tfjs);
+  servers.push(main, single, pre, tfjs);
   variants.push(
     { key: "fit", label: `fitloop fit, ${threads} thr`, run: step(main, "fit") },
     { key: "hand", label: `hand loop, ${threads} thr`, run: step(main, "hand") },
     { key: "modelFit", label: `model.fit, ${threads} thr`, run: step(main, "modelFit") },
     { key: "fit1", label: "fitloop fit, 1 thr", run: step(single, "fit") },
     { key: "hand1", label: "hand loop, 1 thr", run: step(single, "hand") },
+    { key: "hand1Pre", label: "hand loop, 1 thr, before GEMM", run: step(pre, "hand") },
     { key: "tfjsHand", label: "tfjs kernels: hand loop", run: step(tfjs, "hand") },
     { key: "tfjsModelFit", label: "tfjs kernels: model.fit", run: step(tfjs, "modelFit") },
   );
@@ -250,6 +254,9 @@ const ratios: [string, string, string][] = flags.backend === "wasm"
     [`fitloop fit ${threads} thr / tfjs kernels hand loop`, "fit", "tfjsHand"],
     ["fitloop fit 1 thr / tfjs kernels hand loop", "fit1", "tfjsHand"],
     [`hand loop ${threads} thr / tfjs kernels hand loop`, "hand", "tfjsHand"],
+    ["hand loop 1 thr / tfjs kernels hand loop", "hand1", "tfjsHand"],
+    ["hand loop 1 thr, before GEMM / tfjs kernels hand loop", "hand1Pre", "tfjsHand"],
+    ["hand loop 1 thr / before GEMM (the GEMM's gain)", "hand1", "hand1Pre"],
     [`fitloop fit / hand loop (${threads} thr)`, "fit", "hand"],
     ["fitloop fit / hand loop (1 thr)", "fit1", "hand1"],
     [`fitloop fit / model.fit (${threads} thr)`, "fit", "modelFit"],

@@ -575,6 +575,11 @@ const MATMULS: [number[], number[], string][] = [
   [[1, 6, 4], [3, 4, 5], "A's batch broadcast"],
   [[2, 3, 4, 6], [6, 5], "B of rank 2 broadcast over a rank-4 A"],
   [[4, 6], [2, 3, 6, 5], "A of rank 2 broadcast"],
+  [[5, 7, 9], [1, 9, 17], "B's batch 1 broadcast over A's 5"],
+  [[3, 5], [5, 63], "N = 63 (7 panels of 8 + 7)"],
+  [[63, 65], [65, 257], "M = 63, K = 65, N = 257"],
+  [[65, 257], [257, 63], "M = 65 (10 tiles of 6 + 5), K = 257"],
+  [[257, 17], [17, 65], "M = 257, N = 65 (8 panels + 1 column)"],
 ];
 
 for (const [aBase, bBase, label] of MATMULS) {
@@ -670,6 +675,39 @@ Deno.test("BatchMatMul on wasm leaves int32 to tfjs (which refuses it)", async (
     error = e;
   }
   assert(error instanceof Error && error.message.includes("float32"), String(error));
+});
+
+/** The WASM backend's heap size in bytes (its memory grows, never shrinks). */
+function wasmHeapBytes(): number {
+  const wasm = (tf.backend() as unknown as {
+    wasm: { wasmMemory?: WebAssembly.Memory; HEAPU8?: Uint8Array };
+  }).wasm;
+  return (wasm.wasmMemory?.buffer ?? wasm.HEAPU8!.buffer).byteLength;
+}
+
+Deno.test("BatchMatMul and _FusedMatMul on wasm: repeated calls leave no tensor, no data and no heap growth", async () => {
+  await tf.setBackend("wasm");
+  const x = tf.randomUniform([64, 784], -1, 1, "float32", 71);
+  const w = tf.randomUniform([784, 256], -1, 1, "float32", 72);
+  const dy = tf.randomUniform([64, 256], -1, 1, "float32", 73);
+  const bias = tf.randomUniform([256], -1, 1, "float32", 74);
+  const odd = tf.randomUniform([3, 63, 65], -1, 1, "float32", 75);
+  const round = () =>
+    tf.dispose([
+      tf.matMul(x, w),
+      tf.matMul(x, dy, true, false),
+      tf.matMul(dy, w, false, true),
+      tf.matMul(odd, odd, true, false),
+      tf.fused.matMul({ a: x, b: w, bias, activation: "relu" }),
+      tf.fused.matMul({ a: dy, b: w, transposeB: true, activation: "elu" }),
+    ]);
+  for (let r = 0; r < 3; r++) round(); // the allocator finds its sizes
+  const [tensors, ids, heap] = [tf.memory().numTensors, tf.backend().numDataIds(), wasmHeapBytes()];
+  for (let r = 0; r < 40; r++) round();
+  assertEquals(tf.memory().numTensors, tensors);
+  assertEquals(tf.backend().numDataIds(), ids);
+  assertEquals(wasmHeapBytes(), heap, "the WASM heap must not grow");
+  tf.dispose([x, w, dy, bias, odd]);
 });
 
 const FUSED: {
