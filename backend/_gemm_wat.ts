@@ -272,12 +272,50 @@ function _pack(mr: number, nr: number): string {
               (local.set $d (i32.add (local.get $d) (i32.const 4)))))))))))`;
 }
 
+/**
+ * The epilogue of a fused product, in place over C's `rows` rows of n floats: + bias (a
+ * row of n floats, added to every row, when `hasBias`), then `act`: 0 none, 1 relu, 2
+ * relu6 (max/min propagate NaN, as the cpu backend's comparisons do). Four columns at a
+ * time, then the last n mod 4 one by one.
+ */
+function _epilogue(): string {
+  return `
+(func $epilogue (param $c i32) (param $bias i32) (param $hasBias i32) (param $rows i32)
+  (param $n i32) (param $act i32)
+  (local $r i32) (local $j i32) (local $n4 i32) (local $v v128) (local $x f32)
+  (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+  (for $r (i32.const 0) (local.get $rows) 1
+    (for $j (i32.const 0) (local.get $n4) 4
+      (local.set $v (v128.load (local.get $c)))
+      (if (local.get $hasBias) (then (local.set $v (f32x4.add (local.get $v)
+        (v128.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))))
+      (if (i32.ge_s (local.get $act) (i32.const 1))
+        (then (local.set $v (f32x4.max (local.get $v) (f32x4.splat (f32.const 0))))))
+      (if (i32.eq (local.get $act) (i32.const 2))
+        (then (local.set $v (f32x4.min (local.get $v) (f32x4.splat (f32.const 6))))))
+      (v128.store (local.get $c) (local.get $v))
+      (local.set $c (i32.add (local.get $c) (i32.const 16))))
+    (for $j (local.get $n4) (local.get $n) 1
+      (local.set $x (f32.load (local.get $c)))
+      (if (local.get $hasBias) (then (local.set $x (f32.add (local.get $x)
+        (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))))))
+      (if (i32.ge_s (local.get $act) (i32.const 1))
+        (then (local.set $x (f32.max (local.get $x) (f32.const 0)))))
+      (if (i32.eq (local.get $act) (i32.const 2))
+        (then (local.set $x (f32.min (local.get $x) (f32.const 6)))))
+      (f32.store (local.get $c) (local.get $x))
+      (local.set $c (i32.add (local.get $c) (i32.const 4))))))`;
+}
+
 /** The bytes of i8x16.shuffle that pick float lanes l0..l3 of a ++ b (b's lanes are 4..7). */
 function _lanes(...lanes: number[]): string {
   return lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(" ");
 }
 
-/** The GEMM functions' text: `$gemm`, `$gemmRows`, their tiles, `$packA`, `$packB`. */
+/**
+ * The GEMM functions' text: `$gemm`, `$gemmRows`, their tiles, `$packA`, `$packB`,
+ * `$epilogue`.
+ */
 export function _gemmText(madd: boolean, mr = GEMM_MR, nv = GEMM_NV): string {
   const nr = 4 * nv;
   const tiles = (["step", "rows"] as const).flatMap((mode) => [
@@ -285,5 +323,5 @@ export function _gemmText(madd: boolean, mr = GEMM_MR, nv = GEMM_NV): string {
     _tile(mr, 1, mode, madd, nr),
     _loops(mode, mr, nv),
   ]);
-  return tiles.join("") + _pack(mr, nr);
+  return tiles.join("") + _pack(mr, nr) + _epilogue();
 }

@@ -260,6 +260,9 @@ function _activate(
   }
 }
 
+/** The activations the SIMD epilogue applies, by its code. */
+const SIMD_EPILOGUES: Partial<Record<Activation, number>> = { linear: 0, relu: 1, relu6: 2 };
+
 const ACTIVATIONS = new Set(["linear", "relu", "relu6", "elu", "leakyrelu", "prelu", "sigmoid"]);
 
 export function fusedMatMul(args: KernelArgs): Info {
@@ -300,11 +303,20 @@ export function fusedMatMul(args: KernelArgs): Info {
     backend.disposeData(out.dataId);
     throw e;
   }
+  const [batches, m, n] = out3 as [number, number, number];
+  const code = SIMD_EPILOGUES[act];
+  const rowBias = !bias ||
+    (biasStrides![0] === 0 && biasStrides![1] === 0 && biasStrides![2] === 1);
+  if (code !== undefined && rowBias) {
+    // the common case (a bias along the last axis; linear, relu, relu6) in SIMD
+    const bp = bias ? _ptr(backend, bias) : 0;
+    simd.epilogue(_ptr(backend, out), bp, bias ? 1 : 0, batches * m, n, code);
+    return out;
+  }
   const c = _f32(backend, out);
   if (bias) {
     const bv = _f32(backend, bias);
     const [sb, si, sj] = biasStrides!;
-    const [batches, m, n] = out3 as [number, number, number];
     let o = 0;
     for (let bi = 0; bi < batches; bi++) {
       for (let i = 0; i < m; i++) {

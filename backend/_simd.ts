@@ -263,6 +263,11 @@ export interface Simd {
   packA(...args: number[]): void;
   /** B's panels packed k-major: src, dst, k, n, k step, column step (bytes). */
   packB(...args: number[]): void;
+  /**
+   * A fused product's epilogue in place: c, bias, hasBias, rows, n, act (0 none, 1 relu,
+   * 2 relu6); the bias is one row of n floats added to every row.
+   */
+  epilogue(...args: number[]): void;
   /** filterGrad1x1, filterGrad1x4, filterGrad2x1, filterGrad2x4 (see `_filterGradTile`). */
   [filterGrad: `filterGrad${number}x${number}`]: (...args: number[]) => void;
 }

@@ -782,6 +782,32 @@ for (const f of FUSED) {
   });
 }
 
+Deno.test("_FusedMatMul on wasm: relu and relu6 clip as cpu, NaN stays NaN, on vector and tail columns", async () => {
+  // A row 0 holds a NaN; the others are scaled so that sums pass 6 and fall below 0
+  const av = randoms(5 * 7, 81).map((v) => v * 8);
+  av[3] = NaN;
+  const a = { shape: [1, 5, 7], values: av };
+  const b = { shape: [1, 7, 11], values: randoms(7 * 11, 82) };
+  const bias = { shape: [11], values: randoms(11, 83).map((v) => v * 4) };
+  for (const activation of ["relu", "relu6", "linear"]) {
+    const attrs = { transposeA: false, transposeB: false, activation };
+    const x = await on("wasm", "_FusedMatMul", { a, b, bias }, attrs);
+    const y = await on("cpu", "_FusedMatMul", { a, b, bias }, attrs);
+    const want = matMul64(a, b, false, false);
+    withinRoundOff(x.values, y.values, want.abs.map((v) => v + 4), want.k, activation);
+    for (let j = 0; j < 11; j++) assert(Number.isNaN(x.values[j]!), `${activation}: NaN row`);
+    if (activation !== "linear") {
+      assert(x.values.slice(11).every((v) => v >= 0), `${activation} >= 0`);
+      assert(x.values.slice(11).some((v) => v === 0), `${activation} clips at 0`);
+    }
+    if (activation === "relu6") {
+      assert(x.values.slice(11).some((v) => v === 6), "relu6 clips at 6");
+      assert(x.values.slice(11).every((v) => v <= 6), "relu6 <= 6");
+    }
+    if (activation === "relu") assert(x.values.some((v) => v > 6), "relu keeps values past 6");
+  }
+});
+
 Deno.test("_FusedMatMul on wasm hands biases it cannot broadcast to tfjs", async () => {
   // a rank-4 bias cannot be laid on the kernel's [batch, M, N] output: tfjs's own
   // kernel (which takes rank-1 biases only) answers
