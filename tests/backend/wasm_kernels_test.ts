@@ -808,6 +808,24 @@ Deno.test("_FusedMatMul on wasm: relu and relu6 clip as cpu, NaN stays NaN, on v
   }
 });
 
+Deno.test("_FusedMatMul on wasm hands activations it does not know to tfjs", async () => {
+  // every activation tfjs 4.22 fuses is fitloop's; any other name reaches tfjs's kernel,
+  // which answers for it
+  const a = { shape: [1, 2, 3], values: randoms(6, 64) };
+  const b = { shape: [1, 3, 4], values: randoms(12, 65) };
+  let error: unknown;
+  try {
+    await on("wasm", "_FusedMatMul", { a, b }, {
+      transposeA: false,
+      transposeB: false,
+      activation: "swish",
+    });
+  } catch (e) {
+    error = e;
+  }
+  assert(error instanceof Error && error.message.includes("swish"), String(error));
+});
+
 Deno.test("_FusedMatMul on wasm hands biases it cannot broadcast to tfjs", async () => {
   // a rank-4 bias cannot be laid on the kernel's [batch, M, N] output: tfjs's own
   // kernel (which takes rank-1 biases only) answers
