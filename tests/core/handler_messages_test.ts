@@ -203,10 +203,10 @@ Deno.test("a hook that writes to the frozen state gets a TypeError naming it and
   // the same when the hook is async and the first to answer, and when it comes later
   for (
     const cbs of [
-      [{ name: "w", onEpochEnd: async (s: TrainState) => write(s) }],
+      [{ name: "w", onEpochEnd: (s: TrainState) => Promise.resolve().then(() => write(s)) }],
       [{ name: "a", onEpochEnd: () => Promise.resolve({ memory: 1 }) }, {
         name: "w",
-        onEpochEnd: async (s: TrainState) => write(s),
+        onEpochEnd: (s: TrainState) => Promise.resolve().then(() => write(s)),
       }],
     ]
   ) {
