@@ -172,6 +172,21 @@ const EQUIVALENT: readonly {
     why: "at i = rise both halves give the peak: the rise's end and the fall's start",
   },
   {
+    file: "sweep/search_space.ts",
+    mutator: "ConditionalExpression",
+    line: "if (cached?.space !== space) cached = { space, rows: plan(space) };",
+    replacement: "true",
+    why: "a cache: planning the same space again gives the same rows",
+  },
+  {
+    file: "sweep/search_space.ts",
+    mutator: "ArithmeticOperator",
+    line: "return d.values[Math.min(d.values.length - 1, Math.floor(rand() * d.values.length))];",
+    replacement: "d.values.length + 1",
+    why: "the generator draws from [0, 1), so the floor is at most length - 1 and the clamp " +
+      "never binds",
+  },
+  {
     file: "optim/hypers.ts",
     mutator: "ConditionalExpression",
     line: "if (nGroups === 1) return [stop];",
