@@ -187,6 +187,21 @@ const EQUIVALENT: readonly {
       "never binds",
   },
   {
+    file: "core/handler.ts",
+    mutator: "ConditionalExpression",
+    line: 'if (typeof v !== "number" || !Number.isFinite(v)) {',
+    replacement: "false",
+    why: "Number.isFinite is false for every non-number, so the second test alone refuses them",
+  },
+  {
+    file: "schedules/one_cycle_scheds.ts",
+    mutator: "MethodExpression",
+    line: 'const lrMaxes = typeof lrMax === "number" ? [lrMax] : lrMax.slice();',
+    replacement: "lrMax",
+    why: "the per-group schedules are built from the list at once, so a later change to the " +
+      "caller's list cannot reach them (tested)",
+  },
+  {
     file: "optim/hypers.ts",
     mutator: "ConditionalExpression",
     line: "if (nGroups === 1) return [stop];",

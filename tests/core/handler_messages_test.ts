@@ -262,6 +262,14 @@ Deno.test("lastMetrics and metricNames are copied and frozen; their lengths must
     "Callback 'x' left 'lastMetrics' (length undefined) and 'metricNames' (length 1) of " +
       "different lengths in onEpochEnd",
   );
+  assertEquals(
+    message(
+      () => applyUpdate(state(), { metricNames: null as never }, x, "onEpochEnd"),
+      RangeError,
+    ),
+    "Callback 'x' left 'lastMetrics' (length 0) and 'metricNames' (length undefined) of " +
+      "different lengths in onEpochEnd",
+  );
 });
 
 Deno.test("hypers: each record checked, every refusal naming the group and the key", () => {
