@@ -31,6 +31,7 @@ const MODULES: readonly { readonly files: string; readonly tests?: readonly stri
     tests: [
       "tests/core/handler_test.ts",
       "tests/core/handler_checks_test.ts",
+      "tests/core/handler_messages_test.ts",
       "tests/core/callback_test.ts",
       "tests/core/async_hooks_test.ts",
     ],
@@ -41,7 +42,11 @@ const MODULES: readonly { readonly files: string; readonly tests?: readonly stri
   },
   {
     files: "core/callback.ts",
-    tests: ["tests/core/handler_test.ts", "tests/core/callback_test.ts"],
+    tests: [
+      "tests/core/handler_test.ts",
+      "tests/core/handler_messages_test.ts",
+      "tests/core/callback_test.ts",
+    ],
   },
   { files: "core/_run.ts", tests: ["tests/core/run_test.ts", "tests/core/dry_run_test.ts"] },
   { files: "schedules/*.ts" },
@@ -73,13 +78,6 @@ const EQUIVALENT: readonly {
 }[] = [
   {
     file: "core/_run.ts",
-    mutator: "BlockStatement",
-    line: "function isPromise<T>(value: T | Promise<T>): value is Promise<T> {",
-    replacement: "{}",
-    why: "`next` is async: returning the iterator's promise unawaited resolves to the same result",
-  },
-  {
-    file: "core/_run.ts",
     mutator: "ConditionalExpression",
     line: "if (pause) await pause;",
     replacement: "true",
@@ -92,6 +90,116 @@ const EQUIVALENT: readonly {
     replacement: "a.i + b.i",
     why: "Array.prototype.sort is stable and V8 compares a later element against an earlier " +
       "one, so a positive tie-break keeps the given order (checked up to 300 elements)",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "ArrayDeclaration",
+    line: "for (const cb of callbacks) for (const m of cb.addsMetrics ?? []) added.add(m);",
+    replacement: '["Stryker was here"]',
+    why: "only adds a metric named 'Stryker was here' to the known names; no fit monitors it",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "ConditionalExpression",
+    line: 'if (key === "lastMetrics" || key === "metricNames") {',
+    replacement: "true",
+    why: "the only other array a hook may set is a multi-input lastInput, and a frozen copy " +
+      "of that list holds the same tensors",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "ConditionalExpression",
+    line: "if (value === state.hypers) return value;",
+    replacement: "false",
+    why:
+      "a shortcut: the loop below skips every unchanged record and returns the same frozen array",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "EqualityOperator",
+    line: "for (let i = 0; i < value.length; i++) {",
+    replacement: "i <= value.length",
+    why: "the extra index reads undefined on both sides, which the unchanged-record test skips",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "ConditionalExpression",
+    line: "if (h === before) continue;",
+    replacement: "false",
+    why: "a shortcut: the record already in the state passed these checks when it came in",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "UpdateOperator",
+    line: "count++;",
+    replacement: "count--",
+    why: "count only decides whether to look for a missing key; the search finds none when " +
+      "none is missing",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "ConditionalExpression",
+    line: "if (count < _keyCount(before)) {",
+    replacement: "true",
+    why: "a shortcut before the search for a missing key, which finds none when none is missing",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "EqualityOperator",
+    line: "if (count < _keyCount(before)) {",
+    replacement: "count <= _keyCount(before)",
+    why: "a shortcut before the search for a missing key, which finds none when none is missing",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "ConditionalExpression",
+    line: "if (missing !== undefined) {",
+    replacement: "true",
+    why: "reached only when the record has fewer keys than before, so a key is missing",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "ConditionalExpression",
+    line: "if (n === undefined) {",
+    replacement: "true",
+    why: "a cache of a frozen record's key count: recounting gives the same number",
+  },
+  {
+    file: "schedules/one_cycle_scheds.ts",
+    mutator: "EqualityOperator",
+    line: "return (i: number): number => (i <= rise ? up(i) : down(i - rise));",
+    replacement: "i < rise",
+    why: "at i = rise both halves give the peak: the rise's end and the fall's start",
+  },
+  {
+    file: "sweep/search_space.ts",
+    mutator: "ConditionalExpression",
+    line: "if (cached?.space !== space) cached = { space, rows: plan(space) };",
+    replacement: "true",
+    why: "a cache: planning the same space again gives the same rows",
+  },
+  {
+    file: "sweep/search_space.ts",
+    mutator: "ArithmeticOperator",
+    line: "return d.values[Math.min(d.values.length - 1, Math.floor(rand() * d.values.length))];",
+    replacement: "d.values.length + 1",
+    why: "the generator draws from [0, 1), so the floor is at most length - 1 and the clamp " +
+      "never binds",
+  },
+  {
+    file: "core/handler.ts",
+    mutator: "ConditionalExpression",
+    line: 'if (typeof v !== "number" || !Number.isFinite(v)) {',
+    replacement: "false",
+    why: "Number.isFinite is false for every non-number, so the second test alone refuses them",
+  },
+  {
+    file: "schedules/one_cycle_scheds.ts",
+    mutator: "MethodExpression",
+    line: 'const lrMaxes = typeof lrMax === "number" ? [lrMax] : lrMax.slice();',
+    replacement: "lrMax",
+    why: "the per-group schedules are built from the list at once, so a later change to the " +
+      "caller's list cannot reach them (tested)",
   },
   {
     file: "optim/hypers.ts",

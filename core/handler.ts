@@ -149,7 +149,7 @@ function _checkFields(cb: Callback): void {
     const near = closest(key, CALLBACK_FIELDS);
     throw new TypeError(
       `Cannot use callback '${cb.name}' as '${key}' is not a hook or field of a callback${
-        near ? `: did you mean '${near}'?` : ""
+        near ? `: did you mean '${near}'?` : "."
       } Hooks are ${EVENTS.join(", ")}; fields are ${
         CALLBACK_FIELDS.filter((f) => !f.startsWith("on")).join(", ")
       }`,

@@ -104,3 +104,39 @@ Deno.test("monitored() reads a metric by name, NaN when the epoch has no value f
     "Callback 'es' cannot monitor 'f1'",
   );
 });
+
+Deno.test("tracker() says which step skipped, and reads trainLoss from the smoothed loss", () => {
+  const t = tracker();
+  const nan = t.step(at(0, { validLoss: NaN }), t.initial, "es");
+  const one = t.step(at(1, { validLoss: 1 }), nan.tracked, "es");
+  assertEquals([nan.skipped, one.skipped], [true, false]);
+  // trainLoss is not among the validation metrics: it is the smoothed training loss
+  const s = { ...at(2, { validLoss: 0.5 }), smoothLoss: 0.25 };
+  assertEquals(monitored(s, "trainLoss", "es"), 0.25);
+  const tl = tracker({ monitor: "trainLoss" });
+  assertEquals(tl.step(s, tl.initial, "es").tracked, { best: 0.25, bestEpoch: 2, wait: 0 });
+});
+
+Deno.test("tracker() refuses a bad monitor or mode, naming who asked and the value", () => {
+  for (const [monitor, shown] of [["", `"" (a string)`], [3, "3"]] as const) {
+    assertThrows(
+      () => tracker({ monitor: monitor as never }),
+      TypeError,
+      `Cannot create a tracker as 'monitor' must be a metric name: current value is ${shown}`,
+    );
+  }
+  assertThrows(
+    () => tracker({ monitor: 5 as never }, "earlyStopping"),
+    TypeError,
+    "Cannot create earlyStopping as 'monitor' must be a metric name: current value is 5",
+  );
+  const e = assertThrows(() => tracker({ mode: "maximize" as never }), RangeError);
+  assertEquals(
+    e.message,
+    `Cannot create a tracker as 'mode' must be "min" or "max": current value is "maximize" (a string): did you mean 'max'?`,
+  );
+  assertEquals(
+    assertThrows(() => tracker({ mode: "auto" as never }), RangeError).message,
+    `Cannot create a tracker as 'mode' must be "min" or "max": current value is "auto" (a string)`,
+  );
+});

@@ -1,12 +1,14 @@
 // The state's pure transitions, field by field: a fresh state, the start and end of an
 // epoch's batches and of a batch. Every field is listed, so a changed default shows.
-import { assertEquals, assertStrictEquals } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import {
   beginBatch,
   beginEpoch,
   EMPTY_SMOOTHER,
   endBatch,
   endEpochBatches,
+  freezeHypers,
+  type Hypers,
   initialState,
   type TrainState,
 } from "../../core/state.ts";
@@ -145,4 +147,33 @@ Deno.test("beginEpoch(), beginBatch(), endBatch() and endEpochBatches() change e
     lastMetrics: [0.5, 0.75],
     metricNames: ["validLoss", "accuracy"],
   });
+});
+
+Deno.test("freezeHypers() keeps a frozen array of frozen records as it is, and freezes the rest", () => {
+  const h = (lr: number): Hypers => ({ lr, mom: 0.9, sqrMom: 0.99, eps: 1e-7, wd: 0 });
+  const a = Object.freeze(h(1));
+  const b = Object.freeze(h(2));
+  const frozen = Object.freeze([a, b]);
+  // no copy when nothing needs freezing (the handler compares hypers by identity)
+  assertStrictEquals(freezeHypers(frozen), frozen);
+  // a frozen array holding an unfrozen record: a new array, every record frozen
+  for (const given of [Object.freeze([h(3)]), Object.freeze([a, h(3)])]) {
+    const out = freezeHypers(given);
+    assert(out !== given && out.every((h) => Object.isFrozen(h)) && Object.isFrozen(out));
+    assertEquals(out.map((h) => h.lr), given.map((h) => h.lr));
+    assertStrictEquals(out[0] === a, given[0] === a); // frozen records are kept, not copied
+  }
+});
+
+Deno.test("endEpochBatches() copies and freezes the metrics it is given", () => {
+  const s0 = initialState({ nEpochs: 1, hypers: [], loss: () => 0 as never });
+  const values = [0.5, 0.75];
+  const names = ["validLoss", "accuracy"];
+  const s1 = endEpochBatches(s0, values, names);
+  values[0] = 9;
+  names.push("f1");
+  assertEquals([s1.lastMetrics, s1.metricNames], [[0.5, 0.75], ["validLoss", "accuracy"]]);
+  assert(Object.isFrozen(s1.lastMetrics) && Object.isFrozen(s1.metricNames));
+  const kept = Object.freeze([1, 2]);
+  assertStrictEquals(endEpochBatches(s0, kept, ["a", "b"]).lastMetrics, kept);
 });

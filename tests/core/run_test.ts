@@ -429,3 +429,30 @@ Deno.test("the loop waits for the pause after every training batch before going 
     "onTrainEnd",
   ]);
 });
+
+Deno.test("after an error, onTrainEnd sees the state the last completed event left, async hooks too", async () => {
+  for (const async of [false, true]) {
+    let end: TrainState | undefined;
+    const mark: Callback = {
+      name: "mark",
+      onEpochBegin: (s) =>
+        async ? Promise.resolve({ memory: `epoch ${s.epoch}` }) : { memory: `epoch ${s.epoch}` },
+    };
+    const fail: Callback = {
+      name: "fail",
+      onBatchBegin: (s) => {
+        if (s.epoch === 1) throw new Error("batch refused");
+      },
+      onTrainEnd: (s) => void (end = s),
+    };
+    await assertRejects(
+      () => run([mark, fail], { epochs: 2, train: 3, valid: 1 }),
+      Error,
+      "batch refused",
+    );
+    assertEquals(end?.epoch, 1);
+    assertEquals(end?.memory.mark, "epoch 1");
+    assertEquals([end?.iteration, end?.train], [3, true]);
+    assertEquals((end?.error as Error).message, "batch refused");
+  }
+});

@@ -8,7 +8,13 @@ import { disposeLearner, learner } from "../../core/learner.ts";
 import { crossEntropy, mse } from "../../core/losses.ts";
 import { adam } from "../../optim/adam.ts";
 import { lookahead } from "../../optim/lookahead.ts";
-import { exportOptimizerState, type Optimizer } from "../../optim/optimizer.ts";
+import {
+  disposeOptimizerState,
+  exportOptimizerState,
+  initOptimizer,
+  type Optimizer,
+  optimizerStep,
+} from "../../optim/optimizer.ts";
 import { sgd } from "../../optim/sgd.ts";
 import { blobs, disposeBatches, mlp, useCpu } from "../_helpers.ts";
 import { close, grad, linear, linearData, type P, paramsOf } from "../_linear.ts";
@@ -103,4 +109,50 @@ Deno.test("lookahead() checks its options", () => {
   assertThrows(() => lookahead(sgd(), { k: 0 }), RangeError, "'k' must be a positive integer");
   assertThrows(() => lookahead(sgd(), { alpha: 0 }), RangeError, "'alpha' must be in (0, 1]");
   assertThrows(() => lookahead(sgd(), { alpha: 1.5 }), RangeError, "'alpha'");
+});
+
+Deno.test("lookahead() accepts the edges k = 1 and alpha = 1: then it is the inner optimizer", async () => {
+  const run = async (opt: Optimizer): Promise<number[]> => {
+    const w = tf.variable(tf.tensor1d([1, -2]));
+    const params = [{ variable: w, group: 0, decay: false }];
+    let state = initOptimizer(opt, params);
+    const h = [{ lr: 0.1, mom: 0.9, sqrMom: 0.99, eps: 1e-7, wd: 0 }];
+    for (const gv of [[1, 2], [-3, 0.5], [2, 2]]) {
+      const g = tf.tensor1d(gv);
+      state = optimizerStep(opt, params, { [w.name]: g }, state, h);
+      g.dispose();
+    }
+    const out = Array.from(await w.data());
+    disposeOptimizerState(state);
+    w.dispose();
+    return out;
+  };
+  assertEquals(
+    await run(lookahead(sgd({ mom: 0.9 }), { k: 1, alpha: 1 })),
+    await run(sgd({ mom: 0.9 })),
+  );
+});
+
+Deno.test("lookahead() hands the inner optimizer exactly its own slots", () => {
+  const seen: number[] = [];
+  const counting: Optimizer = {
+    name: "counting",
+    defaults: sgd().defaults,
+    init: (p) => [tf.zerosLike(p), tf.onesLike(p)],
+    update: (param, _grad, slots) => {
+      seen.push(slots.length);
+      return { param: tf.add(param, 1), slots: slots.map((s) => tf.add(s, 1)) };
+    },
+  };
+  const w = tf.variable(tf.tensor1d([0]));
+  const params = [{ variable: w, group: 0, decay: false }];
+  const opt = lookahead(counting, { k: 2 });
+  let state = initOptimizer(opt, params);
+  assertEquals(state.slots[w.name]!.length, 3); // two of its own, then the slow weights
+  const g = tf.tensor1d([0]);
+  const h = [{ lr: 0.1, mom: 0.9, sqrMom: 0.99, eps: 1e-7, wd: 0 }];
+  for (let i = 0; i < 3; i++) state = optimizerStep(opt, params, { [w.name]: g }, state, h);
+  assertEquals(seen, [2, 2, 2]);
+  disposeOptimizerState(state);
+  tf.dispose([w, g]);
 });

@@ -86,3 +86,35 @@ Deno.test("lamb() scales the Adam direction by the trust ratio rms(p) / rms(step
   disposeOptimizerState(state);
   w.dispose();
 });
+
+Deno.test("each parameter counts its own steps: a step without its gradient is not counted, and export keeps the counts", async () => {
+  const a = tf.variable(tf.tensor1d([1]), true, "own_steps_a");
+  const b = tf.variable(tf.tensor1d([1]), true, "own_steps_b");
+  const params = [{ variable: a, group: 0, decay: true }, { variable: b, group: 0, decay: true }];
+  const h = [{ lr: 0.1, mom: 0.9, sqrMom: 0.99, eps: 1e-7, wd: 0 }];
+  const opt = adam();
+  const g = (v: number) => tf.tensor1d([v]);
+  const g1 = { [a.name]: g(1), [b.name]: g(1) };
+  const g2 = { [a.name]: g(2) }; // b is frozen for this step
+  const g3 = { [a.name]: g(1), [b.name]: g(3) };
+  const s1 = optimizerStep(opt, params, g1, initOptimizer(opt, params), h);
+  const s2 = optimizerStep(opt, params, g2, s1, h);
+  assertEquals(s2.steps, { [a.name]: 2, [b.name]: 1 });
+  const s3 = optimizerStep(opt, params, g3, s2, h);
+  assertEquals([s3.step, s3.steps], [3, { [a.name]: 3, [b.name]: 2 }]);
+  // b by hand (float64): Adam's second step for b debiases with t = 2, not 3
+  let m = 0.1 * 1, v = 0.01 * 1; // after b's first step
+  let wb = 1 - 0.1 * (m / 0.1) / (Math.sqrt(v / 0.01) + 1e-7);
+  m = 0.9 * m + 0.1 * 3;
+  v = 0.99 * v + 0.01 * 9;
+  wb -= 0.1 * (m / (1 - 0.9 ** 2)) / (Math.sqrt(v / (1 - 0.99 ** 2)) + 1e-7);
+  assertEquals(Math.abs((await b.data())[0]! - wb) < 1e-5, true, `${(await b.data())[0]} vs ${wb}`);
+  const data = await exportOptimizerState(s3);
+  assertEquals(data.steps, { [a.name]: 3, [b.name]: 2 });
+  const back = importOptimizerState(JSON.parse(JSON.stringify(data)));
+  assertEquals(back.steps, { [a.name]: 3, [b.name]: 2 });
+  for (const t of [...Object.values(g1), ...Object.values(g2), ...Object.values(g3), a, b]) {
+    t.dispose();
+  }
+  for (const s of [s3, back]) disposeOptimizerState(s);
+});

@@ -79,3 +79,27 @@ Deno.test("oneCycleSteps() splits at floor(n * pctStart) whole batches, as fasta
   );
   assertThrows(() => oneCycleSteps({ lrMax: 1, pctStart: 1 }, 5), RangeError, "'pctStart'");
 });
+
+Deno.test("oneCycleScheds() gives a number for one lrMax and one per group for a list, copied", () => {
+  const one = oneCycleScheds({ lrMax: 0.1 }).lr(0);
+  assertEquals(typeof one, "number");
+  assertAlmostEquals(one, 0.1 / 25, 1e-15);
+  const groups = [0.1, 0.01];
+  const { lr } = oneCycleScheds({ lrMax: groups });
+  groups[0] = 5; // changing the list afterwards changes nothing
+  const [g0, g1] = lr(0);
+  assertAlmostEquals(g0!, 0.1 / 25, 1e-15);
+  assertAlmostEquals(g1!, 0.01 / 25, 1e-15);
+  const steps = oneCycleSteps({ lrMax: groups.slice() }, 10);
+  assertEquals(Array.isArray(steps.lr(0)), true);
+});
+
+Deno.test("oneCycleSteps() over a single batch: nIter = 1 is allowed", () => {
+  const { lr, a1 } = oneCycleSteps({ lrMax: 1 }, 1);
+  assertEquals([a1, lr(0)], [0, 1 / 25]);
+  assertThrows(
+    () => oneCycleSteps({ lrMax: 1 }, 0),
+    RangeError,
+    "'nIter' must be a positive integer",
+  );
+});

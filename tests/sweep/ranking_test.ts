@@ -248,3 +248,20 @@ Deno.test("the ASHA pruner ranks only the trials that reported a number at the r
   const silent = reports({ 0: [3], 1: [1], 2: [], 3: [] });
   assertEquals(shouldPrune(p, silent, 0, 0, "minimize"), true);
 });
+
+Deno.test("a null report (NaN gone through JSON in a custom storage) is left out like NaN, by both pruners", () => {
+  const withNull = (r: Record<number, (number | null)[]>) => reports(r as Record<number, number[]>);
+  // median: the others are 1 and 2 (null left out) -> median 1.5; 1.5 is not worse.
+  // Counting null as a value would make the median 1 and prune.
+  const m = medianPruner({ warmupEpochs: 0, minTrials: 1 });
+  assertEquals(
+    shouldPrune(m, withNull({ 0: [1.5], 1: [1], 2: [null], 3: [2] }), 0, 0, "minimize"),
+    false,
+  );
+  // ASHA, factor 2: competing 1, 2, 3, 4 -> keep the best 2, threshold 2; 2 is kept.
+  // Counting null would make five values, threshold 1, and prune.
+  const a = ashaPruner({ minEpochs: 1, reductionFactor: 2 });
+  const r = withNull({ 0: [2], 1: [1], 2: [3], 3: [4], 4: [null] });
+  assertEquals(shouldPrune(a, r, 0, 0, "minimize"), false);
+  assertEquals(shouldPrune(a, r, 2, 0, "minimize"), true);
+});

@@ -1,5 +1,16 @@
-import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
-import { choice, grid, intUniform, logUniform, random, uniform } from "../../sweep/search_space.ts";
+import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "@std/assert";
+import {
+  choice,
+  grid,
+  intUniform,
+  isDimension,
+  logUniform,
+  random,
+  uniform,
+} from "../../sweep/search_space.ts";
+import { sweep } from "../../sweep/sweep.ts";
+
+const CTX = { history: [], direction: "minimize" } as const;
 
 Deno.test("grid() plans every combination of the choices, constants fixed, last varying fastest", () => {
   const plan = grid().plan({ a: choice([1, 2, 3]), b: choice(["x", "y"]), c: true });
@@ -44,4 +55,55 @@ Deno.test("dimensions validate their arguments", () => {
   assertThrows(() => logUniform(0, 1), RangeError, "'lo' must be > 0");
   assertThrows(() => intUniform(0.5, 2), RangeError, "must be integers");
   assertThrows(() => random({ n: 0 }), RangeError, "'n'");
+});
+
+Deno.test("grid().sample() past the plan is refused, naming the plan's size", () => {
+  const space = { a: choice([1, 2]), b: choice(["x", "y"]) };
+  assertEquals(grid().sample(space, 3, CTX), { a: 2, b: "y" });
+  assertThrows(
+    () => grid().sample(space, 4, CTX),
+    RangeError,
+    "Cannot sample the grid as 'index' must be below 4: current value is 4",
+  );
+});
+
+Deno.test("random() runs exactly n trials, and a journal from another seed is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const storage = `${dir}/journal.jsonl`;
+    const space = { lr: logUniform(1e-4, 1e-1) };
+    assertEquals(random({ n: 3 }).size(space), 3);
+    const first = await sweep({
+      space,
+      sampler: random({ n: 3, seed: 1 }),
+      storage,
+      trial: ({ lr }) => lr,
+    });
+    assertEquals(first.trials.length, 3);
+    // the same sampler resumes (nothing to run); another seed plans other trials
+    const again = await sweep({
+      space,
+      sampler: random({ n: 3, seed: 1 }),
+      storage,
+      trial: ({ lr }) => lr,
+    });
+    assertEquals(again.trials.map((t) => t.params), first.trials.map((t) => t.params));
+    await assertRejects(
+      () => sweep({ space, sampler: random({ n: 3, seed: 2 }), storage, trial: ({ lr }) => lr }),
+      RangeError,
+      "where this sweep's sampler gives",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("isDimension() is true only for the four dimension records", () => {
+  const fn = Object.assign(() => 0, { kind: "choice" }); // a constant that is a function
+  assertEquals([isDimension(fn), isDimension({ kind: "choice", values: [1] })], [false, true]);
+  assertEquals([isDimension(null), isDimension({ kind: "normal" }), isDimension("choice")], [
+    false,
+    false,
+    false,
+  ]);
 });
