@@ -135,6 +135,7 @@ Deno.test("tracker() refuses a bad monitor or mode, naming who asked and the val
     e.message,
     `Cannot create a tracker as 'mode' must be "min" or "max": current value is "maximize" (a string): did you mean 'max'?`,
   );
+  assertThrows(() => tracker({ mode: "minimize" as never }), RangeError, "did you mean 'min'?");
   assertEquals(
     assertThrows(() => tracker({ mode: "auto" as never }), RangeError).message,
     `Cannot create a tracker as 'mode' must be "min" or "max": current value is "auto" (a string)`,
