@@ -179,14 +179,6 @@ const EQUIVALENT: readonly {
     why: "a cache: planning the same space again gives the same rows",
   },
   {
-    file: "sweep/search_space.ts",
-    mutator: "ArithmeticOperator",
-    line: "return d.values[Math.min(d.values.length - 1, Math.floor(rand() * d.values.length))];",
-    replacement: "d.values.length + 1",
-    why: "the generator draws from [0, 1), so the floor is at most length - 1 and the clamp " +
-      "never binds",
-  },
-  {
     file: "core/handler.ts",
     mutator: "ConditionalExpression",
     line: 'if (typeof v !== "number" || !Number.isFinite(v)) {',
